@@ -1,0 +1,111 @@
+//! The command line: `devicehub serve`, `devicehub migrate …`. Every setting can also come
+//! from the environment (contract §7); flags win over the environment.
+
+use std::{net::SocketAddr, time::Duration};
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use foundation::PoolOptions;
+
+/// DeviceHub: registers IoT devices, lets people claim them, decides who may see or change
+/// each device, and keeps an audit trail of every change.
+#[derive(Debug, Parser)]
+#[command(name = "devicehub", version, about, long_about = None)]
+pub(crate) struct Cli {
+    /// Log format: `json` (one JSON object per line) or `text`; `auto` picks text on a terminal.
+    #[arg(long, env = "DEVICEHUB_LOG_FORMAT", value_enum, default_value_t = LogFormat::Auto, global = true)]
+    pub(crate) log_format: LogFormat,
+
+    #[command(subcommand)]
+    pub(crate) command: Command,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum LogFormat {
+    Auto,
+    Json,
+    Text,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum Command {
+    /// Run the HTTP API server (applies pending migrations first).
+    Serve(ServeArgs),
+    /// Apply, revert or list database migrations.
+    Migrate {
+        #[command(subcommand)]
+        action: MigrateAction,
+        #[command(flatten)]
+        database: DatabaseArgs,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum MigrateAction {
+    /// Apply every pending migration.
+    Up,
+    /// Revert the newest applied migration (or all of them with --all).
+    Down {
+        /// Revert every applied migration.
+        #[arg(long)]
+        all: bool,
+    },
+    /// List every migration and whether it is applied.
+    Status,
+}
+
+#[derive(Debug, Clone, Args)]
+pub(crate) struct DatabaseArgs {
+    /// `sqlite://PATH` (created on first start) or `postgres://USER@HOST:PORT/DB`.
+    #[arg(
+        long,
+        env = "DATABASE_URL",
+        default_value = "sqlite://devicehub.db",
+        hide_env_values = true
+    )]
+    pub(crate) database_url: String,
+
+    /// Most database connections open at once.
+    #[arg(long, env = "DEVICEHUB_DB_MAX_CONNECTIONS", default_value_t = 10)]
+    pub(crate) db_max_connections: u32,
+
+    /// Milliseconds a request waits for a database connection before it answers 503.
+    #[arg(long, env = "DEVICEHUB_DB_ACQUIRE_TIMEOUT_MS", default_value_t = 2000)]
+    pub(crate) db_acquire_timeout_ms: u64,
+
+    /// PostgreSQL: milliseconds a statement or lock wait may take before it is cancelled.
+    #[arg(long, env = "DEVICEHUB_DB_STATEMENT_TIMEOUT_MS", default_value_t = 30000)]
+    pub(crate) db_statement_timeout_ms: u64,
+
+    /// SQLite: milliseconds a writer waits for the write lock.
+    #[arg(long, env = "DEVICEHUB_SQLITE_BUSY_TIMEOUT_MS", default_value_t = 5000)]
+    pub(crate) sqlite_busy_timeout_ms: u64,
+}
+
+impl DatabaseArgs {
+    pub(crate) fn pool_options(&self) -> PoolOptions {
+        PoolOptions {
+            max_connections: self.db_max_connections.max(1),
+            acquire_timeout: Duration::from_millis(self.db_acquire_timeout_ms),
+            busy_timeout: Duration::from_millis(self.sqlite_busy_timeout_ms),
+            statement_timeout: Duration::from_millis(self.db_statement_timeout_ms),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Args)]
+pub(crate) struct ServeArgs {
+    #[command(flatten)]
+    pub(crate) database: DatabaseArgs,
+
+    /// Address to listen on; port 0 picks a free port (the chosen address is logged).
+    #[arg(long, env = "DEVICEHUB_BIND", default_value = "127.0.0.1:8080")]
+    pub(crate) bind: SocketAddr,
+
+    /// HTTP worker threads (default: one per core).
+    #[arg(long, env = "DEVICEHUB_WORKERS")]
+    pub(crate) workers: Option<usize>,
+
+    /// Seconds in-flight requests get to finish after SIGTERM or SIGINT.
+    #[arg(long, env = "DEVICEHUB_SHUTDOWN_TIMEOUT_SECS", default_value_t = 30)]
+    pub(crate) shutdown_timeout_secs: u64,
+}

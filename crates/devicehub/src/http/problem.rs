@@ -1,0 +1,207 @@
+//! Every error answer is `application/problem+json` (RFC 9457) with a stable `code`
+//! (contract §6). Domain errors are mapped to [`ApiError`] here, in one place; internal
+//! causes are logged with the request id and never sent.
+
+use actix_web::{
+    HttpResponse, ResponseError,
+    http::{StatusCode, header},
+};
+use foundation::DbError;
+use serde::Serialize;
+use utoipa::ToSchema;
+
+/// The machine-readable error codes of contract §6.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+#[allow(dead_code, reason = "the contract's whole list; domains map onto it as they arrive")]
+pub(crate) enum ErrorCode {
+    Unauthorized,
+    PermissionDenied,
+    NotFound,
+    Conflict,
+    AlreadyClaimed,
+    ValidationError,
+    UnknownBlueprint,
+    InvalidContext,
+    InvalidClaimCode,
+    NotRegistered,
+    PayloadTooLarge,
+    RateLimited,
+    MethodNotAllowed,
+    Unavailable,
+    Internal,
+}
+
+impl ErrorCode {
+    fn as_str(self) -> &'static str {
+        match self {
+            ErrorCode::Unauthorized => "unauthorized",
+            ErrorCode::PermissionDenied => "permission_denied",
+            ErrorCode::NotFound => "not_found",
+            ErrorCode::Conflict => "conflict",
+            ErrorCode::AlreadyClaimed => "already_claimed",
+            ErrorCode::ValidationError => "validation_error",
+            ErrorCode::UnknownBlueprint => "unknown_blueprint",
+            ErrorCode::InvalidContext => "invalid_context",
+            ErrorCode::InvalidClaimCode => "invalid_claim_code",
+            ErrorCode::NotRegistered => "not_registered",
+            ErrorCode::PayloadTooLarge => "payload_too_large",
+            ErrorCode::RateLimited => "rate_limited",
+            ErrorCode::MethodNotAllowed => "method_not_allowed",
+            ErrorCode::Unavailable => "unavailable",
+            ErrorCode::Internal => "internal",
+        }
+    }
+}
+
+/// The problem+json body.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct Problem {
+    /// `urn:devicehub:problem:<code>`.
+    #[serde(rename = "type")]
+    pub(crate) kind: String,
+    /// The HTTP status text.
+    pub(crate) title: String,
+    pub(crate) status: u16,
+    /// What went wrong, for a person.
+    pub(crate) detail: String,
+    pub(crate) code: ErrorCode,
+}
+
+/// An error answer: status, code and a detail safe to show the client.
+#[derive(Debug)]
+pub(crate) struct ApiError {
+    status: StatusCode,
+    code: ErrorCode,
+    detail: String,
+}
+
+impl ApiError {
+    pub(crate) fn new(status: StatusCode, code: ErrorCode, detail: impl Into<String>) -> Self {
+        ApiError { status, code, detail: detail.into() }
+    }
+
+    /// 400 `validation_error`: the request's shape is wrong.
+    pub(crate) fn bad_request(detail: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, ErrorCode::ValidationError, detail)
+    }
+
+    pub(crate) fn not_found(detail: impl Into<String>) -> Self {
+        Self::new(StatusCode::NOT_FOUND, ErrorCode::NotFound, detail)
+    }
+
+    pub(crate) fn method_not_allowed() -> Self {
+        Self::new(
+            StatusCode::METHOD_NOT_ALLOWED,
+            ErrorCode::MethodNotAllowed,
+            "this method is not allowed on this path",
+        )
+    }
+
+    pub(crate) fn payload_too_large(limit: usize) -> Self {
+        Self::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            ErrorCode::PayloadTooLarge,
+            format!("the request body is larger than {} KiB", limit / 1024),
+        )
+    }
+
+    pub(crate) fn unavailable() -> Self {
+        Self::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            ErrorCode::Unavailable,
+            "the database is not answering; try again shortly",
+        )
+    }
+
+    /// 500 `internal`. The cause is logged here and never reaches the client.
+    pub(crate) fn internal(cause: &dyn std::fmt::Display) -> Self {
+        tracing::error!(cause = %cause, "internal error");
+        Self::new(StatusCode::INTERNAL_SERVER_ERROR, ErrorCode::Internal, "internal error")
+    }
+
+    fn problem(&self) -> Problem {
+        Problem {
+            kind: format!("urn:devicehub:problem:{}", self.code.as_str()),
+            title: self.status.canonical_reason().unwrap_or("Error").to_owned(),
+            status: self.status.as_u16(),
+            detail: self.detail.clone(),
+            code: self.code,
+        }
+    }
+}
+
+impl std::fmt::Display for ApiError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} {}: {}", self.status.as_u16(), self.code.as_str(), self.detail)
+    }
+}
+
+impl ResponseError for ApiError {
+    fn status_code(&self) -> StatusCode {
+        self.status
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        let mut response = HttpResponse::build(self.status);
+        response.insert_header((header::CONTENT_TYPE, "application/problem+json"));
+        response.json(self.problem())
+    }
+}
+
+impl From<DbError> for ApiError {
+    fn from(err: DbError) -> Self {
+        match err {
+            DbError::Unavailable(cause) => {
+                tracing::warn!(%cause, "database unavailable");
+                ApiError::unavailable()
+            }
+            other => ApiError::internal(&other),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use actix_web::body::MessageBody;
+
+    use super::*;
+
+    fn body_of(err: &ApiError) -> serde_json::Value {
+        let bytes = err.error_response().into_body().try_into_bytes().unwrap();
+        serde_json::from_slice(&bytes).unwrap()
+    }
+
+    #[test]
+    fn internal_errors_hide_their_cause() {
+        let cause = DbError::Query(diesel::result::Error::QueryBuilderError(
+            "SELECT secret_hash FROM users".into(),
+        ));
+        let err = ApiError::from(cause);
+        let body = body_of(&err);
+        assert_eq!(body["status"], 500);
+        assert_eq!(body["code"], "internal");
+        assert!(!body.to_string().contains("SELECT"), "{body}");
+        assert!(!body.to_string().contains("secret_hash"), "{body}");
+    }
+
+    #[test]
+    fn unavailable_database_is_503() {
+        let err = ApiError::from(DbError::Unavailable("connection refused at 10.0.0.5".into()));
+        let body = body_of(&err);
+        assert_eq!(
+            (body["status"].as_u64(), body["code"].as_str()),
+            (Some(503), Some("unavailable"))
+        );
+        assert!(!body.to_string().contains("10.0.0.5"));
+    }
+
+    #[test]
+    fn problem_has_every_field_of_the_contract() {
+        let body = body_of(&ApiError::not_found("no such device"));
+        for field in ["type", "title", "status", "detail", "code"] {
+            assert!(body.get(field).is_some(), "missing {field} in {body}");
+        }
+        assert_eq!(body["type"], "urn:devicehub:problem:not_found");
+    }
+}

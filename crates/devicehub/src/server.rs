@@ -1,0 +1,62 @@
+//! `devicehub serve`: wires the database, the middleware and the routes into an actix-web
+//! server, and drains in-flight requests on SIGTERM or SIGINT.
+
+use std::time::Duration;
+
+use actix_web::{App, HttpServer, web};
+use utoipa_actix_web::AppExt;
+use utoipa_swagger_ui::SwaggerUi;
+
+use crate::{
+    cli::ServeArgs,
+    commands,
+    http::{self, metrics::Metrics},
+    routes,
+};
+
+pub(crate) fn serve(args: ServeArgs) -> anyhow::Result<()> {
+    let db = commands::open_and_migrate(&args.database)?;
+    let metrics = Metrics::install()?;
+    actix_web::rt::System::new().block_on(run(args, db, metrics))
+}
+
+async fn run(args: ServeArgs, db: foundation::Db, metrics: Metrics) -> anyhow::Result<()> {
+    metrics.spawn_upkeep(Duration::from_secs(5));
+    let db = web::Data::new(db);
+    let metrics = web::Data::new(metrics);
+    let mut server = HttpServer::new(move || {
+        let (app, api) = App::new()
+            .app_data(db.clone())
+            .app_data(metrics.clone())
+            .app_data(http::limits::json_config())
+            .app_data(http::limits::query_config())
+            .app_data(http::limits::path_config())
+            .into_utoipa_app()
+            .openapi(http::openapi::base())
+            .configure(routes::configure)
+            .split_for_parts();
+        app.service(SwaggerUi::new("/docs/{_:.*}").url("/openapi.json", api))
+            .route("/docs", web::get().to(docs_redirect))
+            .default_service(web::to(http::fallback::not_found_or_method_not_allowed))
+            .wrap(actix_web::middleware::from_fn(http::limits::body_size))
+            .wrap(actix_web::middleware::from_fn(http::observe::observe))
+    })
+    .shutdown_timeout(args.shutdown_timeout_secs)
+    .bind(args.bind)?;
+    if let Some(workers) = args.workers {
+        server = server.workers(workers.max(1));
+    }
+    for addr in server.addrs() {
+        tracing::info!(%addr, "listening");
+    }
+    server.run().await?;
+    tracing::info!("server stopped");
+    Ok(())
+}
+
+/// `/docs` → `/docs/`, where the bundled Swagger UI lives.
+async fn docs_redirect() -> actix_web::HttpResponse {
+    actix_web::HttpResponse::PermanentRedirect()
+        .insert_header((actix_web::http::header::LOCATION, "/docs/"))
+        .finish()
+}
