@@ -1,0 +1,11 @@
+//! HTTP-level tests of DeviceHub: the real binary, real databases (a SQLite file and a
+//! PostgreSQL schema), spoken to over HTTP. One test binary, one module per area.
+
+// Test code: a failed unwrap is a failed test.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod support;
+
+mod architecture;
+mod server;
+mod storage;

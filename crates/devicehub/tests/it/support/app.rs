@@ -1,0 +1,155 @@
+//! A running `devicehub serve` process on a fresh database.
+
+use std::{
+    io::{BufRead, BufReader},
+    process::{Child, Command, ExitStatus, Stdio},
+    sync::{Arc, Mutex, mpsc},
+    thread,
+    time::{Duration, Instant},
+};
+
+use reqwest::blocking::{Client, RequestBuilder};
+
+use super::{Backend, TestDb};
+
+/// The server binary under test, started as an operator would start it.
+pub(crate) struct TestApp {
+    /// `http://127.0.0.1:PORT`.
+    pub(crate) base: String,
+    pub(crate) db: TestDb,
+    pub(crate) client: Client,
+    child: Child,
+    logs: Arc<Mutex<Vec<String>>>,
+}
+
+#[allow(dead_code)] // some helpers serve only some tests
+impl TestApp {
+    /// Starts the server on a fresh database of `backend`.
+    pub(crate) fn start(backend: Backend) -> TestApp {
+        Self::start_with(TestDb::fresh(backend), &[])
+    }
+
+    /// Starts the server on `db` with extra environment variables.
+    pub(crate) fn start_with(db: TestDb, env: &[(&str, &str)]) -> TestApp {
+        Self::start_on_url(db, None, env)
+    }
+
+    /// Starts the server with `DATABASE_URL=url` (e.g. through a proxy) while `db` owns the data.
+    pub(crate) fn start_on_url(db: TestDb, url: Option<&str>, env: &[(&str, &str)]) -> TestApp {
+        let mut command = server_command(url.unwrap_or(&db.url));
+        command.envs(env.iter().copied());
+        let mut child = command.spawn().expect("start devicehub");
+        let logs = Arc::new(Mutex::new(Vec::new()));
+        let (addr_tx, addr_rx) = mpsc::channel();
+        collect_lines(child.stdout.take().expect("stdout"), logs.clone(), Some(addr_tx));
+        collect_lines(child.stderr.take().expect("stderr"), logs.clone(), None);
+        let addr = match addr_rx.recv_timeout(Duration::from_secs(60)) {
+            Ok(addr) => addr,
+            Err(_) => {
+                let _ = child.kill();
+                panic!("devicehub did not start; its output:\n{}", logs.lock().unwrap().join("\n"));
+            }
+        };
+        let client = Client::builder().timeout(Duration::from_secs(30)).build().expect("client");
+        TestApp { base: format!("http://{addr}"), db, client, child, logs }
+    }
+
+    pub(crate) fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    pub(crate) fn get(&self, path: &str) -> RequestBuilder {
+        self.client.get(self.url(path))
+    }
+
+    pub(crate) fn post(&self, path: &str) -> RequestBuilder {
+        self.client.post(self.url(path))
+    }
+
+    /// Every line the server printed so far.
+    pub(crate) fn logs(&self) -> Vec<String> {
+        self.logs.lock().unwrap().clone()
+    }
+
+    pub(crate) fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Sends SIGTERM.
+    pub(crate) fn terminate(&self) {
+        let status = Command::new("kill")
+            .args(["-TERM", &self.pid().to_string()])
+            .status()
+            .expect("run kill");
+        assert!(status.success(), "kill -TERM failed");
+    }
+
+    /// Whether the process is still running.
+    pub(crate) fn is_running(&mut self) -> bool {
+        self.child.try_wait().expect("try_wait").is_none()
+    }
+
+    /// Waits up to `limit` for the process to exit.
+    pub(crate) fn wait_exit(&mut self, limit: Duration) -> Option<ExitStatus> {
+        let deadline = Instant::now() + limit;
+        while Instant::now() < deadline {
+            if let Some(status) = self.child.try_wait().expect("try_wait") {
+                return Some(status);
+            }
+            thread::sleep(Duration::from_millis(20));
+        }
+        None
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// `devicehub` with a clean environment: only what the test sets reaches the server.
+pub(crate) fn devicehub() -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_devicehub"));
+    command.env_clear().env("RUST_LOG", "info").env("DEVICEHUB_LOG_FORMAT", "json");
+    command
+}
+
+fn server_command(database_url: &str) -> Command {
+    let mut command = devicehub();
+    command
+        .arg("serve")
+        .env("DATABASE_URL", database_url)
+        .env("DEVICEHUB_BIND", "127.0.0.1:0")
+        .env("DEVICEHUB_WORKERS", "2")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    command
+}
+
+/// Reads lines from the server into `logs`; sends the address of the `listening` line.
+fn collect_lines(
+    stream: impl std::io::Read + Send + 'static,
+    logs: Arc<Mutex<Vec<String>>>,
+    addr_tx: Option<mpsc::Sender<String>>,
+) {
+    thread::spawn(move || {
+        for line in BufReader::new(stream).lines() {
+            let Ok(line) = line else { break };
+            if let (Some(tx), Some(addr)) = (&addr_tx, listening_addr(&line)) {
+                let _ = tx.send(addr);
+            }
+            logs.lock().unwrap().push(line);
+        }
+    });
+}
+
+fn listening_addr(line: &str) -> Option<String> {
+    let value: serde_json::Value = serde_json::from_str(line).ok()?;
+    if value["fields"]["message"] != "listening" {
+        return None;
+    }
+    value["fields"]["addr"].as_str().map(str::to_owned)
+}

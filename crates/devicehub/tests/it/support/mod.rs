@@ -1,0 +1,31 @@
+//! Test harness: every test starts the real `devicehub` binary on port 0 against a fresh
+//! database and talks HTTP to it. The same test body runs on SQLite and on PostgreSQL
+//! ([`on_both_backends!`]).
+
+pub(crate) mod app;
+pub(crate) mod database;
+pub(crate) mod proxy;
+
+pub(crate) use app::TestApp;
+pub(crate) use database::{Backend, TestDb};
+
+/// For each named test body `fn name(backend: Backend)`, generates `name::sqlite` and
+/// `name::postgres` tests.
+macro_rules! on_both_backends {
+    ($($name:ident),* $(,)?) => {
+        $(
+            mod $name {
+                #[test]
+                fn sqlite() {
+                    super::$name($crate::support::Backend::Sqlite)
+                }
+
+                #[test]
+                fn postgres() {
+                    super::$name($crate::support::Backend::Postgres)
+                }
+            }
+        )*
+    };
+}
+pub(crate) use on_both_backends;
