@@ -3,7 +3,7 @@
 
 use std::{net::SocketAddr, time::Duration};
 
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::{ArgAction, Args, Parser, Subcommand, ValueEnum, builder::BoolishValueParser};
 use foundation::PoolOptions;
 
 /// DeviceHub: registers IoT devices, lets people claim them, decides who may see or change
@@ -30,6 +30,13 @@ pub(crate) enum LogFormat {
 pub(crate) enum Command {
     /// Run the HTTP API server (applies pending migrations first).
     Serve(ServeArgs),
+    /// Operator tasks on the database (no server needed).
+    Admin {
+        #[command(subcommand)]
+        action: AdminAction,
+        #[command(flatten)]
+        database: DatabaseArgs,
+    },
     /// Apply, revert or list database migrations.
     Migrate {
         #[command(subcommand)]
@@ -108,4 +115,38 @@ pub(crate) struct ServeArgs {
     /// Seconds in-flight requests get to finish after SIGTERM or SIGINT.
     #[arg(long, env = "DEVICEHUB_SHUTDOWN_TIMEOUT_SECS", default_value_t = 30)]
     pub(crate) shutdown_timeout_secs: u64,
+
+    /// Username of the administrator created when the database has no user yet.
+    #[arg(long, env = "DEVICEHUB_ADMIN_USERNAME", default_value = "admin")]
+    pub(crate) admin_username: String,
+
+    /// Password of that administrator; without it one is generated and printed once.
+    #[arg(long, env = "DEVICEHUB_ADMIN_PASSWORD", hide_env_values = true)]
+    pub(crate) admin_password: Option<String>,
+
+    /// Let anyone create an account with POST /api/v1/auth/register.
+    #[arg(long, env = "DEVICEHUB_ALLOW_REGISTRATION", default_value = "false", value_parser = BoolishValueParser::new(), action = ArgAction::Set)]
+    pub(crate) allow_registration: bool,
+
+    /// Refuse claims of serials that were never registered by a manufacturer.
+    #[arg(long, env = "DEVICEHUB_REQUIRE_REGISTRATION", default_value = "false", value_parser = BoolishValueParser::new(), action = ArgAction::Set)]
+    pub(crate) require_registration: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum AdminAction {
+    /// Create a user (with global roles) directly in the database. The password is read from
+    /// standard input with --password-stdin, else generated and printed once.
+    CreateUser {
+        #[arg(long)]
+        username: String,
+        #[arg(long)]
+        email: Option<String>,
+        /// Global role to grant (admin, auditor); repeatable. Every user is a member.
+        #[arg(long = "role")]
+        roles: Vec<String>,
+        /// Read the password from the first line of standard input.
+        #[arg(long)]
+        password_stdin: bool,
+    },
 }

@@ -3,13 +3,39 @@
 use anyhow::Context;
 use foundation::{DatabaseUrl, Db, DbError, migrations};
 
-use crate::cli::{Command, DatabaseArgs, MigrateAction};
+use std::io::BufRead;
+
+use user_authorization::providers::{self as users, Role};
+
+use crate::cli::{AdminAction, Command, DatabaseArgs, MigrateAction};
 
 pub(crate) fn run(command: Command) -> anyhow::Result<()> {
     match command {
         Command::Serve(args) => crate::server::serve(args),
         Command::Migrate { action, database } => migrate(&action, &database),
+        Command::Admin { action, database } => admin(action, &database),
     }
+}
+
+#[allow(clippy::print_stdout)] // this command's output is its answer
+fn admin(action: AdminAction, database: &DatabaseArgs) -> anyhow::Result<()> {
+    let AdminAction::CreateUser { username, email, roles, password_stdin } = action;
+    let roles = roles.iter().map(|r| r.parse::<Role>()).collect::<Result<Vec<_>, _>>()?;
+    let password = if password_stdin {
+        let mut line = String::new();
+        std::io::stdin().lock().read_line(&mut line).context("read the password from stdin")?;
+        line.trim_end_matches(['\r', '\n']).to_owned()
+    } else {
+        users::generate_password()?
+    };
+    let db = open_and_migrate(database)?;
+    let new = users::NewUser { username, password: users::hash_password(&password)?, email };
+    let user = db.write_blocking(|tx| users::create_user_with_roles(tx, &new, &roles))?;
+    println!("created user {} (id {})", user.username, user.id);
+    if !password_stdin {
+        println!("password (shown only this once): {password}");
+    }
+    Ok(())
 }
 
 /// Opens the database named by the arguments (refusing unknown URL schemes).

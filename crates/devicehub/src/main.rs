@@ -4,12 +4,14 @@
 //! crates' providers. It holds no business rule. Errors of every domain become
 //! problem+json in one place, [`http::problem`].
 
+mod bootstrap;
 mod cli;
 mod commands;
 mod http;
 mod logging;
 mod routes;
 mod server;
+mod settings;
 
 use clap::Parser;
 

@@ -8,14 +8,17 @@ use utoipa_actix_web::AppExt;
 use utoipa_swagger_ui::SwaggerUi;
 
 use crate::{
+    bootstrap,
     cli::ServeArgs,
     commands,
     http::{self, metrics::Metrics},
     routes,
+    settings::Settings,
 };
 
 pub(crate) fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let db = commands::open_and_migrate(&args.database)?;
+    bootstrap::ensure_admin(&db, &args.admin_username, args.admin_password.as_deref())?;
     let metrics = Metrics::install()?;
     actix_web::rt::System::new().block_on(run(args, db, metrics))
 }
@@ -24,10 +27,15 @@ async fn run(args: ServeArgs, db: foundation::Db, metrics: Metrics) -> anyhow::R
     metrics.spawn_upkeep(Duration::from_secs(5));
     let db = web::Data::new(db);
     let metrics = web::Data::new(metrics);
+    let settings = web::Data::new(Settings {
+        allow_registration: args.allow_registration,
+        require_registration: args.require_registration,
+    });
     let mut server = HttpServer::new(move || {
         let (app, api) = App::new()
             .app_data(db.clone())
             .app_data(metrics.clone())
+            .app_data(settings.clone())
             .app_data(http::limits::json_config())
             .app_data(http::limits::query_config())
             .app_data(http::limits::path_config())

@@ -66,6 +66,17 @@ impl DerefMut for Tx<'_> {
     }
 }
 
+impl Tx<'_> {
+    /// Runs `f` in a savepoint: when it fails, only its own statements are undone and the
+    /// transaction goes on (on PostgreSQL a failed statement would otherwise poison it).
+    pub fn savepoint<T>(
+        &mut self,
+        f: impl FnOnce(&mut DbConn) -> Result<T, DieselError>,
+    ) -> Result<T, DieselError> {
+        self.conn.transaction(f)
+    }
+}
+
 /// Pool and connection settings.
 #[derive(Debug, Clone)]
 pub struct PoolOptions {

@@ -1,7 +1,9 @@
 //! HTTP plumbing shared by every route: problem+json errors, request ids and metrics, body
 //! limits, the 404/405 fallback and the OpenAPI document.
 
+pub(crate) mod auth;
 pub(crate) mod fallback;
+pub(crate) mod json;
 pub(crate) mod limits;
 pub(crate) mod metrics;
 pub(crate) mod observe;

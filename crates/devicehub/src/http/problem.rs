@@ -6,8 +6,10 @@ use actix_web::{
     HttpResponse, ResponseError,
     http::{StatusCode, header},
 };
-use foundation::DbError;
+use device_provisioning::providers as provisioning;
+use foundation::{DbError, InvalidContext, pagination::PageError};
 use serde::Serialize;
+use user_authorization::providers as users;
 use utoipa::ToSchema;
 
 /// The machine-readable error codes of contract §6.
@@ -74,11 +76,43 @@ pub(crate) struct ApiError {
     status: StatusCode,
     code: ErrorCode,
     detail: String,
+    retry_after_secs: Option<u64>,
 }
 
 impl ApiError {
     pub(crate) fn new(status: StatusCode, code: ErrorCode, detail: impl Into<String>) -> Self {
-        ApiError { status, code, detail: detail.into() }
+        ApiError { status, code, detail: detail.into(), retry_after_secs: None }
+    }
+
+    /// 422 `validation_error`: a well-formed value breaks a rule.
+    pub(crate) fn unprocessable(detail: impl Into<String>) -> Self {
+        Self::new(StatusCode::UNPROCESSABLE_ENTITY, ErrorCode::ValidationError, detail)
+    }
+
+    pub(crate) fn unauthorized() -> Self {
+        Self::new(
+            StatusCode::UNAUTHORIZED,
+            ErrorCode::Unauthorized,
+            "a valid bearer token is required",
+        )
+    }
+
+    pub(crate) fn permission_denied(detail: impl Into<String>) -> Self {
+        Self::new(StatusCode::FORBIDDEN, ErrorCode::PermissionDenied, detail)
+    }
+
+    pub(crate) fn conflict(detail: impl Into<String>) -> Self {
+        Self::new(StatusCode::CONFLICT, ErrorCode::Conflict, detail)
+    }
+
+    pub(crate) fn rate_limited(retry_after_secs: u64) -> Self {
+        let mut err = Self::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            ErrorCode::RateLimited,
+            format!("too many attempts; retry in {retry_after_secs} s"),
+        );
+        err.retry_after_secs = Some(retry_after_secs);
+        err
     }
 
     /// 400 `validation_error`: the request's shape is wrong.
@@ -145,6 +179,12 @@ impl ResponseError for ApiError {
     fn error_response(&self) -> HttpResponse {
         let mut response = HttpResponse::build(self.status);
         response.insert_header((header::CONTENT_TYPE, "application/problem+json"));
+        if let Some(secs) = self.retry_after_secs {
+            response.insert_header((header::RETRY_AFTER, secs.to_string()));
+        }
+        if self.status == StatusCode::UNAUTHORIZED {
+            response.insert_header((header::WWW_AUTHENTICATE, "Bearer"));
+        }
         response.json(self.problem())
     }
 }
@@ -158,6 +198,67 @@ impl From<DbError> for ApiError {
             }
             other => ApiError::internal(&other),
         }
+    }
+}
+
+impl From<PageError> for ApiError {
+    fn from(err: PageError) -> Self {
+        ApiError::bad_request(err.to_string())
+    }
+}
+
+impl From<InvalidContext> for ApiError {
+    fn from(err: InvalidContext) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, ErrorCode::InvalidContext, err.to_string())
+    }
+}
+
+impl From<users::Error> for ApiError {
+    fn from(err: users::Error) -> Self {
+        match err {
+            users::Error::Unauthorized => ApiError::unauthorized(),
+            users::Error::InvalidCredentials => Self::new(
+                StatusCode::UNAUTHORIZED,
+                ErrorCode::Unauthorized,
+                "wrong username or password",
+            ),
+            users::Error::RateLimited { retry_after_secs } => {
+                ApiError::rate_limited(retry_after_secs)
+            }
+            users::Error::PermissionDenied(detail) => ApiError::permission_denied(detail),
+            users::Error::NotFound(what) => ApiError::not_found(format!("{what} not found")),
+            users::Error::Invalid(detail) => ApiError::unprocessable(detail),
+            users::Error::Conflict(detail) => ApiError::conflict(detail),
+            users::Error::Page(page) => page.into(),
+            users::Error::Storage(db) => db.into(),
+            hashing @ users::Error::Hashing(_) => ApiError::internal(&hashing),
+        }
+    }
+}
+
+impl From<audit::providers::Error> for ApiError {
+    fn from(err: audit::providers::Error) -> Self {
+        match err {
+            audit::providers::Error::Page(page) => page.into(),
+            audit::providers::Error::Storage(db) => db.into(),
+        }
+    }
+}
+
+impl From<provisioning::Error> for ApiError {
+    fn from(err: provisioning::Error) -> Self {
+        match err {
+            provisioning::Error::PermissionDenied(detail) => ApiError::permission_denied(detail),
+            provisioning::Error::Users(err) => err.into(),
+            provisioning::Error::Audit(err) => err.into(),
+            provisioning::Error::Storage(err) => err.into(),
+        }
+    }
+}
+
+impl From<actix_web::error::BlockingError> for ApiError {
+    fn from(err: actix_web::error::BlockingError) -> Self {
+        ApiError::internal(&err)
     }
 }
 
