@@ -6,6 +6,10 @@
 
 mod support;
 
+mod access;
 mod architecture;
+mod audit_log;
+mod identity;
+mod organizations;
 mod server;
 mod storage;

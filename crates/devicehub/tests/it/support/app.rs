@@ -8,7 +8,11 @@ use std::{
     time::{Duration, Instant},
 };
 
-use reqwest::blocking::{Client, RequestBuilder};
+use reqwest::{
+    Method, StatusCode,
+    blocking::{Client, RequestBuilder, Response},
+};
+use serde_json::{Value, json};
 
 use super::{Backend, TestDb};
 
@@ -66,6 +70,60 @@ impl TestApp {
         self.client.post(self.url(path))
     }
 
+    pub(crate) fn request(&self, method: Method, path: &str) -> RequestBuilder {
+        self.client.request(method, self.url(path))
+    }
+
+    /// `method path` with a bearer token and, when given, a JSON body.
+    pub(crate) fn call(
+        &self,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<&Value>,
+    ) -> Response {
+        let mut request = self.request(method, path);
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        if let Some(body) = body {
+            request = request.json(body);
+        }
+        request.send().expect("request")
+    }
+
+    /// Logs in; panics unless it succeeds. Returns the bearer token.
+    pub(crate) fn login(&self, username: &str, password: &str) -> String {
+        let response = self.call(
+            Method::POST,
+            "/api/v1/auth/login",
+            None,
+            Some(&json!({ "username": username, "password": password })),
+        );
+        assert_eq!(response.status(), StatusCode::OK, "login {username}");
+        let body: Value = response.json().unwrap();
+        body["access_token"].as_str().unwrap().to_owned()
+    }
+
+    /// A token of the first administrator.
+    pub(crate) fn admin_token(&self) -> String {
+        self.login(ADMIN_USERNAME, ADMIN_PASSWORD)
+    }
+
+    /// Creates a user through the API (as `admin_token`) and logs them in.
+    pub(crate) fn user(&self, admin_token: &str, username: &str) -> Person {
+        let password = password_of(username);
+        let response = self.call(
+            Method::POST,
+            "/api/v1/users",
+            Some(admin_token),
+            Some(&json!({ "username": username, "password": password })),
+        );
+        assert_eq!(response.status(), StatusCode::CREATED, "create {username}");
+        let id = response.json::<Value>().unwrap()["id"].as_i64().unwrap();
+        Person { id, name: username.to_owned(), token: self.login(username, &password) }
+    }
+
     /// Every line the server printed so far.
     pub(crate) fn logs(&self) -> Vec<String> {
         self.logs.lock().unwrap().clone()
@@ -116,11 +174,17 @@ pub(crate) fn devicehub() -> Command {
     command
 }
 
+/// The first administrator every test server starts with.
+pub(crate) const ADMIN_USERNAME: &str = "admin";
+pub(crate) const ADMIN_PASSWORD: &str = "admin-password-for-tests";
+
 fn server_command(database_url: &str) -> Command {
     let mut command = devicehub();
     command
         .arg("serve")
         .env("DATABASE_URL", database_url)
+        .env("DEVICEHUB_ADMIN_USERNAME", ADMIN_USERNAME)
+        .env("DEVICEHUB_ADMIN_PASSWORD", ADMIN_PASSWORD)
         .env("DEVICEHUB_BIND", "127.0.0.1:0")
         .env("DEVICEHUB_WORKERS", "2")
         .stdin(Stdio::null())
@@ -152,4 +216,17 @@ fn listening_addr(line: &str) -> Option<String> {
         return None;
     }
     value["fields"]["addr"].as_str().map(str::to_owned)
+}
+
+/// A user of a test, with a live token.
+#[derive(Debug, Clone)]
+pub(crate) struct Person {
+    pub(crate) id: i64,
+    pub(crate) name: String,
+    pub(crate) token: String,
+}
+
+/// The password tests give `username`.
+pub(crate) fn password_of(username: &str) -> String {
+    format!("{username}-secret-pw")
 }

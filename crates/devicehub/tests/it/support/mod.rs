@@ -5,9 +5,11 @@
 pub(crate) mod app;
 pub(crate) mod database;
 pub(crate) mod proxy;
+pub(crate) mod world;
 
-pub(crate) use app::TestApp;
+pub(crate) use app::{Person, TestApp};
 pub(crate) use database::{Backend, TestDb};
+pub(crate) use world::World;
 
 /// For each named test body `fn name(backend: Backend)`, generates `name::sqlite` and
 /// `name::postgres` tests.

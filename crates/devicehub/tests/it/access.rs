@@ -1,0 +1,172 @@
+//! Every endpoint of the identity, organization and audit areas, called by an allowed caller
+//! and by every kind of caller that must be refused: no token, a wrong token, a plain member,
+//! another organization's admin (and the other roles that lack the permission).
+
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+
+use crate::{
+    server::assert_problem,
+    support::{Backend, Person, TestApp, World, on_both_backends},
+};
+
+const WRONG_TOKEN: &str = "dh_0000000000000000000000000000000000000000000000000000000000000000";
+
+/// One endpoint: who must get 403, and who is allowed (with the expected status).
+struct Case<'w> {
+    method: Method,
+    path: String,
+    body: Option<Value>,
+    context: Option<String>,
+    refused: Vec<&'w Person>,
+    allowed: &'w Person,
+    allowed_status: u16,
+}
+
+impl<'w> Case<'w> {
+    fn new(method: Method, path: impl Into<String>, allowed: &'w Person, status: u16) -> Self {
+        Case {
+            method,
+            path: path.into(),
+            body: None,
+            context: None,
+            refused: Vec::new(),
+            allowed,
+            allowed_status: status,
+        }
+    }
+
+    fn body(mut self, body: Value) -> Self {
+        self.body = Some(body);
+        self
+    }
+
+    fn context(mut self, context: impl ToString) -> Self {
+        self.context = Some(context.to_string());
+        self
+    }
+
+    fn refusing(mut self, refused: &[&'w Person]) -> Self {
+        self.refused = refused.to_vec();
+        self
+    }
+
+    fn send(&self, app: &TestApp, token: Option<&str>) -> reqwest::blocking::Response {
+        let mut request = app.request(self.method.clone(), &self.path);
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        if let Some(body) = &self.body {
+            request = request.json(body);
+        }
+        if let Some(context) = &self.context {
+            request = request.header("X-Active-Context", context);
+        }
+        request.send().unwrap()
+    }
+
+    fn check(&self, app: &TestApp) {
+        let what = format!("{} {} (context {:?})", self.method, self.path, self.context);
+        for token in [None, Some(WRONG_TOKEN)] {
+            let response = self.send(app, token);
+            assert_eq!(response.status(), StatusCode::UNAUTHORIZED, "{what} with {token:?}");
+            assert_problem(response, 401, "unauthorized");
+        }
+        for person in &self.refused {
+            let response = self.send(app, Some(&person.token));
+            assert_eq!(response.status().as_u16(), 403, "{what} as {}", person.name);
+            assert_problem(response, 403, "permission_denied");
+        }
+        let response = self.send(app, Some(&self.allowed.token));
+        assert_eq!(
+            response.status().as_u16(),
+            self.allowed_status,
+            "{what} as {}",
+            self.allowed.name
+        );
+    }
+}
+
+on_both_backends!(every_identity_endpoint_refuses_whom_it_must);
+
+fn every_identity_endpoint_refuses_whom_it_must(backend: Backend) {
+    let app = TestApp::start(backend);
+    let w = World::build(&app);
+    let victim = app.user(&w.admin.token, "victim");
+    let (a, b) = (w.org_a, w.org_b);
+    let not_user_managers = [&w.member, &w.a_admin, &w.b_admin, &w.auditor];
+    let not_org_a_managers = [&w.member, &w.b_admin, &w.a_operator, &w.a_viewer, &w.auditor];
+    let scratch_token = app
+        .call(Method::POST, "/api/v1/me/tokens", Some(&w.member.token), Some(&json!({"name": "x"})))
+        .json::<Value>()
+        .unwrap()["id"]
+        .as_i64()
+        .unwrap();
+
+    let cases = [
+        Case::new(Method::GET, "/api/v1/me", &w.member, 200),
+        Case::new(Method::GET, "/api/v1/me/tokens", &w.member, 200),
+        Case::new(Method::POST, "/api/v1/me/tokens", &w.member, 201).body(json!({"name": "ci"})),
+        Case::new(Method::DELETE, format!("/api/v1/me/tokens/{scratch_token}"), &w.member, 204),
+        Case::new(Method::POST, "/api/v1/users", &w.admin, 201)
+            .body(json!({"username": "newbie", "password": "newbie-password"}))
+            .refusing(&not_user_managers),
+        Case::new(Method::GET, "/api/v1/users", &w.admin, 200).refusing(&not_user_managers),
+        Case::new(Method::GET, format!("/api/v1/users/{}", victim.id), &w.admin, 200)
+            .refusing(&not_user_managers),
+        Case::new(Method::PATCH, format!("/api/v1/users/{}", victim.id), &w.admin, 200)
+            .body(json!({"email": "victim@example.org"}))
+            .refusing(&not_user_managers),
+        Case::new(Method::PUT, format!("/api/v1/users/{}/roles/auditor", victim.id), &w.admin, 204)
+            .refusing(&not_user_managers),
+        Case::new(
+            Method::DELETE,
+            format!("/api/v1/users/{}/roles/auditor", victim.id),
+            &w.admin,
+            204,
+        )
+        .refusing(&not_user_managers),
+        Case::new(Method::POST, "/api/v1/organizations", &w.member, 201)
+            .body(json!({"name": "Org C"})),
+        Case::new(Method::GET, "/api/v1/organizations", &w.member, 200),
+        Case::new(Method::GET, format!("/api/v1/organizations/{a}"), &w.a_viewer, 200)
+            .refusing(&[&w.member, &w.b_admin, &w.auditor]),
+        Case::new(Method::GET, format!("/api/v1/organizations/{a}/members"), &w.a_admin, 200)
+            .refusing(&not_org_a_managers),
+        Case::new(
+            Method::PUT,
+            format!("/api/v1/organizations/{a}/members/{}", victim.id),
+            &w.a_admin,
+            204,
+        )
+        .body(json!({"role": "org_viewer"}))
+        .refusing(&not_org_a_managers),
+        Case::new(
+            Method::DELETE,
+            format!("/api/v1/organizations/{a}/members/{}", victim.id),
+            &w.a_admin,
+            204,
+        )
+        .refusing(&not_org_a_managers),
+        Case::new(Method::GET, format!("/api/v1/organizations/{b}/members"), &w.admin, 200)
+            .refusing(&[&w.a_admin, &w.member]),
+        Case::new(Method::GET, "/api/v1/audit-logs", &w.member, 200),
+        Case::new(Method::GET, "/api/v1/audit-logs", &w.a_admin, 200).context(a).refusing(&[
+            &w.member,
+            &w.b_admin,
+            &w.a_operator,
+            &w.a_viewer,
+            &w.auditor,
+        ]),
+        Case::new(Method::GET, "/api/v1/audit-logs", &w.auditor, 200)
+            .context("global")
+            .refusing(&[&w.member, &w.a_admin, &w.b_admin]),
+        Case::new(Method::GET, "/api/v1/audit-logs", &w.admin, 200).context(a),
+        Case::new(Method::DELETE, format!("/api/v1/users/{}", victim.id), &w.admin, 204)
+            .refusing(&not_user_managers),
+        Case::new(Method::POST, "/api/v1/auth/logout", &w.member, 204),
+    ];
+    for case in &cases {
+        case.check(&app);
+    }
+}
