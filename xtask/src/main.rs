@@ -83,12 +83,49 @@ fn test(args: &[String]) -> anyhow::Result<()> {
             command.args(["--skip", "postgres"]);
         }
     }
-    let status = command.status().context("run cargo test")?;
+    let (status, totals) = run_counting(&mut command)?;
     drop(server);
+    println!("xtask: {} passed, {} failed", totals.passed, totals.failed);
     if !status.success() {
         bail!("tests failed");
     }
+    if totals.passed == 0 {
+        bail!("no test ran");
+    }
     Ok(())
+}
+
+#[derive(Default)]
+struct Totals {
+    passed: u64,
+    failed: u64,
+}
+
+/// Runs `cargo test`, echoing its output, and adds up its `test result:` lines.
+fn run_counting(command: &mut Command) -> anyhow::Result<(std::process::ExitStatus, Totals)> {
+    use std::io::{BufRead, BufReader};
+    let mut child = command.stdout(std::process::Stdio::piped()).spawn().context("run cargo test")?;
+    let mut totals = Totals::default();
+    if let Some(stdout) = child.stdout.take() {
+        for line in BufReader::new(stdout).lines() {
+            let line = line?;
+            println!("{line}");
+            if let Some(result) = line.strip_prefix("test result: ") {
+                totals.passed += count_before(result, " passed");
+                totals.failed += count_before(result, " failed");
+            }
+        }
+    }
+    Ok((child.wait()?, totals))
+}
+
+/// In `ok. 12 passed; 0 failed; …`, the number before `label`.
+fn count_before(result: &str, label: &str) -> u64 {
+    result
+        .split(';')
+        .find_map(|part| part.trim().trim_start_matches("ok. ").trim_start_matches("FAILED. ").strip_suffix(label))
+        .and_then(|n| n.trim().parse().ok())
+        .unwrap_or(0)
 }
 
 fn cargo(args: &[&str]) -> anyhow::Result<()> {
