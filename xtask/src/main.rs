@@ -104,7 +104,8 @@ struct Totals {
 /// Runs `cargo test`, echoing its output, and adds up its `test result:` lines.
 fn run_counting(command: &mut Command) -> anyhow::Result<(std::process::ExitStatus, Totals)> {
     use std::io::{BufRead, BufReader};
-    let mut child = command.stdout(std::process::Stdio::piped()).spawn().context("run cargo test")?;
+    let mut child =
+        command.stdout(std::process::Stdio::piped()).spawn().context("run cargo test")?;
     let mut totals = Totals::default();
     if let Some(stdout) = child.stdout.take() {
         for line in BufReader::new(stdout).lines() {
@@ -123,7 +124,12 @@ fn run_counting(command: &mut Command) -> anyhow::Result<(std::process::ExitStat
 fn count_before(result: &str, label: &str) -> u64 {
     result
         .split(';')
-        .find_map(|part| part.trim().trim_start_matches("ok. ").trim_start_matches("FAILED. ").strip_suffix(label))
+        .find_map(|part| {
+            part.trim()
+                .trim_start_matches("ok. ")
+                .trim_start_matches("FAILED. ")
+                .strip_suffix(label)
+        })
         .and_then(|n| n.trim().parse().ok())
         .unwrap_or(0)
 }

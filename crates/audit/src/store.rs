@@ -4,7 +4,7 @@ use chrono::DateTime;
 use diesel::prelude::*;
 use foundation::{
     DbConn, DeviceId, OrganizationId, Tx, UserId,
-    pagination::{Page, PageParams, Pager, TimeIdKey},
+    pagination::{Page, PageError, PageParams, Pager, TimeIdKey},
     time,
 };
 
@@ -34,14 +34,6 @@ pub(crate) fn count(conn: &mut DbConn, event_type: EventType) -> Result<i64, Err
     Ok(a::audit_logs.filter(a::event_type.eq(event_type.as_str())).count().get_result(conn)?)
 }
 
-type Condition = Box<
-    dyn BoxableExpression<
-            a::audit_logs,
-            <DbConn as Connection>::Backend,
-            SqlType = diesel::sql_types::Nullable<diesel::sql_types::Bool>,
-        >,
->;
-
 /// The list's identity for its cursors: the visibility and the filters.
 fn list_name(visibility: &Visibility, filter: &Filter) -> String {
     format!("audit:{visibility:?}:{filter:?}")
@@ -54,19 +46,67 @@ pub(crate) fn list(
     params: &PageParams,
 ) -> Result<Page<Entry>, Error> {
     let pager: Pager<TimeIdKey> = Pager::new(list_name(visibility, filter), params)?;
-    let mut query = a::audit_logs.into_boxed();
+    // The query may return entries of owned devices from before their claim; those are
+    // dropped here, and more fetched until the page is full.
+    let mut kept = Vec::new();
+    let mut after = pager.after().copied();
+    loop {
+        let rows = query(visibility, filter, after)?.limit(pager.fetch()).load::<AuditRow>(conn)?;
+        let exhausted = (rows.len() as i64) < pager.fetch();
+        for row in rows {
+            after = Some(key_of(&row));
+            if is_visible(visibility, &row) {
+                kept.push(row);
+            }
+        }
+        if exhausted || kept.len() as i64 >= pager.fetch() {
+            break;
+        }
+    }
+    kept.truncate(pager.fetch() as usize);
+    Ok(pager.page(kept, key_of).map(entry_from_row))
+}
 
+fn key_of(row: &AuditRow) -> TimeIdKey {
+    TimeIdKey { micros: row.occurred_at.and_utc().timestamp_micros(), id: row.id }
+}
+
+/// The exact per-device windows of a personal view (the query uses their earliest start).
+fn is_visible(visibility: &Visibility, row: &AuditRow) -> bool {
+    match visibility {
+        Visibility::Personal { user_id, devices } => {
+            row.actor_user_id == Some(user_id.0)
+                || devices.iter().any(|(device, since)| {
+                    row.target_device_id == Some(device.0) && row.occurred_at >= *since
+                })
+        }
+        Visibility::Everything | Visibility::Organization(_) => true,
+    }
+}
+
+type Boxed = crate::schema::audit_logs::BoxedQuery<'static, <DbConn as Connection>::Backend>;
+
+fn query(
+    visibility: &Visibility,
+    filter: &Filter,
+    after: Option<TimeIdKey>,
+) -> Result<Boxed, Error> {
+    let mut query = a::audit_logs.into_boxed();
     query = match visibility {
         Visibility::Everything => query,
         Visibility::Organization(org) => query.filter(a::organization_id.eq(org.0)),
         Visibility::Personal { user_id, devices } => {
-            let mut seen: Condition = Box::new(a::actor_user_id.eq(user_id.0));
-            for (device, since) in devices {
-                seen = Box::new(
-                    seen.or(a::target_device_id.eq(device.0).and(a::occurred_at.ge(*since))),
-                );
+            match devices.iter().map(|(_, since)| *since).min() {
+                None => query.filter(a::actor_user_id.eq(user_id.0)),
+                Some(earliest) => {
+                    let ids: Vec<i64> = devices.iter().map(|(device, _)| device.0).collect();
+                    query.filter(
+                        a::actor_user_id
+                            .eq(user_id.0)
+                            .or(a::target_device_id.eq_any(ids).and(a::occurred_at.ge(earliest))),
+                    )
+                }
             }
-            query.filter(seen)
         }
     };
     if let Some(device) = filter.device_id {
@@ -84,20 +124,13 @@ pub(crate) fn list(
     if let Some(until) = filter.until {
         query = query.filter(a::occurred_at.lt(until));
     }
-    if let Some(after) = pager.after() {
-        let at = DateTime::from_timestamp_micros(after.micros)
-            .ok_or(foundation::pagination::PageError::Cursor)?
-            .naive_utc();
+    if let Some(after) = after {
+        let at =
+            DateTime::from_timestamp_micros(after.micros).ok_or(PageError::Cursor)?.naive_utc();
         query =
             query.filter(a::occurred_at.lt(at).or(a::occurred_at.eq(at).and(a::id.lt(after.id))));
     }
-    let rows: Vec<AuditRow> =
-        query.order((a::occurred_at.desc(), a::id.desc())).limit(pager.fetch()).load(conn)?;
-    let page = pager.page(rows, |row| TimeIdKey {
-        micros: row.occurred_at.and_utc().timestamp_micros(),
-        id: row.id,
-    });
-    Ok(page.map(entry_from_row))
+    Ok(query.order((a::occurred_at.desc(), a::id.desc())))
 }
 
 fn entry_from_row(row: AuditRow) -> Entry {

@@ -1,1 +1,21 @@
+//! The device_core domain: hardware blueprints, devices and their credentials (contract §2).
+//!
+//! - `schema`, `models`: its tables and types;
+//! - `validate`: serial, name and blueprint rules;
+//! - `secrets`: device uuids and secrets (stored only as SHA-256, compared in constant time);
+//! - `blueprints`, `devices`: the operations, one area each;
+//! - `providers`: the facade.
+//!
+//! Invariants: this crate decides no access (callers check it) and calls only `audit`; a
+//! device secret is stored only as a hash and shown once; an `unclaimed` device has no
+//! credential.
+
+mod blueprints;
+mod devices;
+mod error;
+mod models;
+mod schema;
+mod secrets;
+mod validate;
+
 pub mod providers;

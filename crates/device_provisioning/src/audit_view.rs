@@ -1,5 +1,5 @@
 //! The audit log as each caller may see it (contract §6): in `personal`, the events the caller
-//! performed; in organization O, O's events, for holders of `audit:read` in O; in `global`,
+//! performed and those of the devices they own since they last claimed them; in organization O, O's events, for holders of `audit:read` in O; in `global`,
 //! every event, for holders of `audit:read` globally.
 
 use audit::providers::{Entry, Filter, Visibility};
@@ -20,7 +20,8 @@ fn visibility(
 ) -> Result<Visibility, Error> {
     let (scope, visibility) = match context {
         ActiveContext::Personal => {
-            return Ok(Visibility::Personal { user_id: caller, devices: Vec::new() });
+            let devices = device_access::providers::owned_device_windows(conn, caller)?;
+            return Ok(Visibility::Personal { user_id: caller, devices });
         }
         ActiveContext::Organization(org) => {
             (Scope::Organization(org), Visibility::Organization(org))

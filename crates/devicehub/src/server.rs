@@ -50,6 +50,7 @@ async fn run(args: ServeArgs, db: foundation::Db, metrics: Metrics) -> anyhow::R
             .wrap(actix_web::middleware::from_fn(http::observe::observe))
     })
     .shutdown_timeout(args.shutdown_timeout_secs)
+    .disable_signals()
     .bind(args.bind)?;
     if let Some(workers) = args.workers {
         server = server.workers(workers.max(1));
@@ -57,9 +58,29 @@ async fn run(args: ServeArgs, db: foundation::Db, metrics: Metrics) -> anyhow::R
     for addr in server.addrs() {
         tracing::info!(%addr, "listening");
     }
-    server.run().await?;
+    let server = server.run();
+    actix_web::rt::spawn(drain_on_signal(server.handle()));
+    server.await?;
     tracing::info!("server stopped");
     Ok(())
+}
+
+/// SIGTERM or SIGINT: stop accepting, let in-flight requests finish (up to the shutdown
+/// timeout), then exit 0. (actix's own handling stops at once on SIGINT.)
+async fn drain_on_signal(handle: actix_web::dev::ServerHandle) {
+    use tokio::signal::unix::{SignalKind, signal};
+    let (Ok(mut term), Ok(mut int)) =
+        (signal(SignalKind::terminate()), signal(SignalKind::interrupt()))
+    else {
+        tracing::error!("cannot listen for SIGTERM/SIGINT; stop the server with SIGKILL");
+        return;
+    };
+    let name = tokio::select! {
+        _ = term.recv() => "SIGTERM",
+        _ = int.recv() => "SIGINT",
+    };
+    tracing::info!(signal = name, "draining in-flight requests, then stopping");
+    handle.stop(true).await;
 }
 
 /// `/docs` → `/docs/`, where the bundled Swagger UI lives.

@@ -46,13 +46,21 @@ impl DbError {
     }
 }
 
+/// Messages of errors that mean "the database is stuck or busy", not "the query is wrong":
+/// PostgreSQL's statement and lock timeouts, SQLite's busy timeout.
+const OVERLOAD_MESSAGES: [&str; 3] =
+    ["canceling statement due to statement timeout", "lock timeout", "database is locked"];
+
 impl From<DieselError> for DbError {
     fn from(err: DieselError) -> Self {
         match err {
-            DieselError::DatabaseError(DatabaseErrorKind::ClosedConnection, info) => {
-                DbError::Unavailable(info.message().to_owned())
-            }
-            DieselError::DatabaseError(DatabaseErrorKind::UnableToSendCommand, info) => {
+            DieselError::DatabaseError(
+                DatabaseErrorKind::ClosedConnection | DatabaseErrorKind::UnableToSendCommand,
+                info,
+            ) => DbError::Unavailable(info.message().to_owned()),
+            DieselError::DatabaseError(_, ref info)
+                if OVERLOAD_MESSAGES.iter().any(|m| info.message().contains(m)) =>
+            {
                 DbError::Unavailable(info.message().to_owned())
             }
             other => DbError::Query(other),

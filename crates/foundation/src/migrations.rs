@@ -2,7 +2,7 @@
 //! identical folder names) and the operations on them. The binary applies pending
 //! migrations at start-up; `devicehub migrate` and `cargo xtask migrate` expose the rest.
 
-use diesel::migration::MigrationSource;
+use diesel::{connection::SimpleConnection, migration::MigrationSource};
 use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
 
 use crate::{DbConn, DbError};
@@ -19,16 +19,27 @@ pub struct MigrationState {
     pub applied: bool,
 }
 
-/// Applies every pending migration; returns the names applied, oldest first.
+/// The PostgreSQL advisory lock that serializes migration runs of processes starting at once.
+const MIGRATION_LOCK: i64 = 0x4465_7669_6365_4875; // "DeviceHu"
+
+/// Applies every pending migration; returns the names applied, oldest first. On PostgreSQL,
+/// processes starting at once take turns (an advisory lock), so each migration runs once.
 pub fn run_pending(conn: &mut DbConn) -> Result<Vec<String>, DbError> {
-    let applied = match conn {
-        DbConn::Sqlite(c) => c.run_pending_migrations(SQLITE),
-        DbConn::Pg(c) => c.run_pending_migrations(POSTGRES),
-    }
-    .map_err(harness_error)?
-    .iter()
-    .map(ToString::to_string)
-    .collect::<Vec<_>>();
+    let applied: Vec<String> = match conn {
+        DbConn::Sqlite(c) => c
+            .run_pending_migrations(SQLITE)
+            .map(|done| done.iter().map(ToString::to_string).collect())
+            .map_err(harness_error),
+        DbConn::Pg(c) => {
+            c.batch_execute(&format!("SELECT pg_advisory_lock({MIGRATION_LOCK})"))?;
+            let result = c
+                .run_pending_migrations(POSTGRES)
+                .map(|done| done.iter().map(ToString::to_string).collect())
+                .map_err(harness_error);
+            c.batch_execute(&format!("SELECT pg_advisory_unlock({MIGRATION_LOCK})"))?;
+            result
+        }
+    }?;
     let known = known(conn)?;
     Ok(applied.iter().map(|version| name_of(&known, version)).collect())
 }

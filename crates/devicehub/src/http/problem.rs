@@ -6,6 +6,8 @@ use actix_web::{
     HttpResponse, ResponseError,
     http::{StatusCode, header},
 };
+use device_access::providers as access;
+use device_core::providers as core;
 use device_provisioning::providers as provisioning;
 use foundation::{DbError, InvalidContext, pagination::PageError};
 use serde::Serialize;
@@ -154,6 +156,15 @@ impl ApiError {
         Self::new(StatusCode::INTERNAL_SERVER_ERROR, ErrorCode::Internal, "internal error")
     }
 
+    /// Whether this is a 403 `permission_denied` (device routes audit those).
+    pub(crate) fn is_permission_denied(&self) -> bool {
+        self.code == ErrorCode::PermissionDenied
+    }
+
+    pub(crate) fn detail(&self) -> &str {
+        &self.detail
+    }
+
     fn problem(&self) -> Problem {
         Problem {
             kind: format!("urn:devicehub:problem:{}", self.code.as_str()),
@@ -249,9 +260,49 @@ impl From<provisioning::Error> for ApiError {
     fn from(err: provisioning::Error) -> Self {
         match err {
             provisioning::Error::PermissionDenied(detail) => ApiError::permission_denied(detail),
+            provisioning::Error::InvalidContext(detail) => {
+                Self::new(StatusCode::BAD_REQUEST, ErrorCode::InvalidContext, detail)
+            }
+            unknown @ provisioning::Error::UnknownBlueprint(_) => Self::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                ErrorCode::UnknownBlueprint,
+                unknown.to_string(),
+            ),
+            claimed @ provisioning::Error::AlreadyClaimed => {
+                Self::new(StatusCode::CONFLICT, ErrorCode::AlreadyClaimed, claimed.to_string())
+            }
             provisioning::Error::Users(err) => err.into(),
+            provisioning::Error::Core(err) => err.into(),
+            provisioning::Error::Access(err) => err.into(),
             provisioning::Error::Audit(err) => err.into(),
             provisioning::Error::Storage(err) => err.into(),
+        }
+    }
+}
+
+impl From<core::Error> for ApiError {
+    fn from(err: core::Error) -> Self {
+        match err {
+            core::Error::NotFound(what) => ApiError::not_found(format!("{what} not found")),
+            core::Error::Invalid(detail) => ApiError::unprocessable(detail),
+            core::Error::Conflict(detail) => ApiError::conflict(detail),
+            core::Error::Page(page) => page.into(),
+            core::Error::Storage(db) => db.into(),
+            random @ core::Error::Random(_) => ApiError::internal(&random),
+        }
+    }
+}
+
+impl From<access::Error> for ApiError {
+    fn from(err: access::Error) -> Self {
+        match err {
+            access::Error::NotFound(what) => ApiError::not_found(format!("{what} not found")),
+            access::Error::PermissionDenied(detail) => ApiError::permission_denied(detail),
+            access::Error::Conflict(detail) => ApiError::conflict(detail),
+            access::Error::Invalid(detail) => ApiError::unprocessable(detail),
+            access::Error::Page(page) => page.into(),
+            access::Error::Storage(db) => db.into(),
+            internal @ access::Error::Internal(_) => ApiError::internal(&internal),
         }
     }
 }

@@ -3,6 +3,9 @@
 
 mod audit;
 mod auth;
+mod blueprints;
+mod device_links;
+mod devices;
 mod health;
 mod me;
 mod metrics;
@@ -35,6 +38,20 @@ pub(crate) fn configure(cfg: &mut ServiceConfig) {
             .service(organizations::list_members)
             .service(organizations::set_member)
             .service(organizations::remove_member)
-            .service(audit::list_audit_logs),
+            .service(audit::list_audit_logs)
+            .service(blueprints::create_blueprint)
+            .service(blueprints::list_blueprints)
+            .service(blueprints::get_blueprint)
+            .service(devices::claim)
+            .service(devices::authenticate)
+            .service(devices::list_devices)
+            .service(devices::get_device)
+            .service(devices::update_device)
+            .service(devices::delete_device)
+            .service(device_links::list_access)
+            .service(device_links::grant_access)
+            .service(device_links::revoke_access)
+            .service(device_links::transfer)
+            .service(device_links::rotate_credentials),
     );
 }

@@ -1,6 +1,7 @@
 //! `/api/v1/users`: user administration (needs `user:manage`).
 
 use actix_web::{HttpResponse, delete, get, patch, post, put, web};
+use device_provisioning::providers as provisioning;
 use foundation::{Db, UserId};
 use serde::{Deserialize, Serialize};
 use user_authorization::providers::{self as users, Permission, Scope, User};
@@ -164,7 +165,8 @@ pub(crate) async fn update_user(
     Ok(HttpResponse::Ok().json(UserBody::from(user)))
 }
 
-/// Deletes a user, their tokens, roles and memberships.
+/// Deletes a user, their tokens, roles, memberships and device links; devices left without an
+/// owner are reset.
 #[utoipa::path(
     tag = "users",
     security(("bearer" = [])),
@@ -180,7 +182,7 @@ pub(crate) async fn delete_user(
     id: web::Path<i64>,
 ) -> Result<HttpResponse, ApiError> {
     let id = UserId(id.into_inner());
-    db.write(move |tx| users::delete_user(tx, caller.user, id, &caller.actor())).await?;
+    db.write(move |tx| provisioning::delete_user(tx, caller.user, id, &caller.actor())).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 

@@ -1,0 +1,315 @@
+//! `/api/v1/devices`: claim, authenticate, read, list, rename, delete.
+
+use actix_web::{HttpRequest, HttpResponse, delete, get, patch, post, web};
+use device_access::providers as access;
+use device_core::providers::{self as core, Credentials, Device, DeviceFilter, DeviceStatus};
+use device_provisioning::providers::{self as provisioning, ClaimRequest};
+use foundation::{Db, DeviceId, pagination::PageParams};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use crate::http::{
+    auth::{Caller, Context},
+    denials::audited,
+    json::{List, nullable, timestamp},
+    problem::{ApiError, Problem},
+};
+
+/// **Device** of contract §6.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct DeviceBody {
+    id: i64,
+    cpu_serial: String,
+    current_uuid: String,
+    name: Option<String>,
+    /// `active` or `unclaimed`.
+    status: &'static str,
+    organization_id: Option<i64>,
+    hardware_blueprint_id: i64,
+    hardware_blueprint_version: String,
+    created_at: String,
+    updated_at: String,
+}
+
+impl From<Device> for DeviceBody {
+    fn from(d: Device) -> Self {
+        DeviceBody {
+            id: d.id.0,
+            cpu_serial: d.cpu_serial,
+            current_uuid: d.current_uuid,
+            name: d.name,
+            status: d.status.as_str(),
+            organization_id: d.organization_id.map(|o| o.0),
+            hardware_blueprint_id: d.hardware_blueprint_id,
+            hardware_blueprint_version: d.hardware_blueprint_version,
+            created_at: timestamp(d.created_at),
+            updated_at: timestamp(d.updated_at),
+        }
+    }
+}
+
+/// A device's credentials: the secret is shown only here.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct CredentialsBody {
+    device_uuid: String,
+    device_secret: String,
+}
+
+impl From<Credentials> for CredentialsBody {
+    fn from(c: Credentials) -> Self {
+        CredentialsBody { device_uuid: c.device_uuid, device_secret: c.device_secret }
+    }
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct ClaimBody {
+    cpu_serial: String,
+    hardware_blueprint_version: String,
+    name: Option<String>,
+    claim_code: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct ClaimResponse {
+    device: DeviceBody,
+    /// `null` when the caller already owned the device (a retried claim).
+    credentials: Option<CredentialsBody>,
+}
+
+/// Claims a device in the active context (contract §5): 201 with credentials shown once; 200
+/// with `credentials: null` when the caller already owns it; 409 `already_claimed` when
+/// someone else does.
+#[utoipa::path(
+    tag = "devices",
+    security(("bearer" = [])),
+    request_body = ClaimBody,
+    params(("X-Active-Context" = Option<String>, Header, description = "personal | <organization id>")),
+    responses(
+        (status = 201, body = ClaimResponse),
+        (status = 200, body = ClaimResponse),
+        (status = "default", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/devices/claim")]
+pub(crate) async fn claim(
+    req: HttpRequest,
+    caller: Caller,
+    context: Context,
+    db: web::Data<Db>,
+    body: web::Json<ClaimBody>,
+) -> Result<HttpResponse, ApiError> {
+    let ClaimBody { cpu_serial, hardware_blueprint_version, name, claim_code } = body.into_inner();
+    let request = ClaimRequest { cpu_serial, hardware_blueprint_version, name, claim_code };
+    let (who, ctx) = (caller.clone(), context.0);
+    let result = db
+        .write(move |tx| {
+            provisioning::provision_new_device(tx, who.user, ctx, &request, &who.actor())
+        })
+        .await
+        .map_err(ApiError::from);
+    let claimed = audited(&req, &db, &caller, ctx, None, result).await?;
+    let status = if claimed.credentials.is_some() {
+        actix_web::http::StatusCode::CREATED
+    } else {
+        actix_web::http::StatusCode::OK
+    };
+    Ok(HttpResponse::build(status).json(ClaimResponse {
+        device: DeviceBody::from(claimed.device),
+        credentials: claimed.credentials.map(CredentialsBody::from),
+    }))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct AuthenticateBody {
+    device_uuid: String,
+    device_secret: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct AuthenticatedBody {
+    device_id: i64,
+    status: &'static str,
+}
+
+/// How a device proves the credentials it was given: 200 or 401.
+#[utoipa::path(
+    tag = "devices",
+    request_body = AuthenticateBody,
+    responses(
+        (status = 200, body = AuthenticatedBody),
+        (status = "default", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/devices/authenticate")]
+pub(crate) async fn authenticate(
+    db: web::Data<Db>,
+    body: web::Json<AuthenticateBody>,
+) -> Result<HttpResponse, ApiError> {
+    let AuthenticateBody { device_uuid, device_secret } = body.into_inner();
+    let found = db
+        .read(move |conn| core::authenticate_device(conn, &device_uuid, &device_secret))
+        .await?
+        .ok_or_else(ApiError::unauthorized)?;
+    Ok(HttpResponse::Ok()
+        .json(AuthenticatedBody { device_id: found.0.0, status: found.1.as_str() }))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub(crate) struct DeviceQuery {
+    limit: Option<i64>,
+    cursor: Option<String>,
+    /// `active` or `unclaimed`.
+    #[param(value_type = Option<String>)]
+    status: Option<StatusParam>,
+    blueprint_id: Option<i64>,
+}
+
+#[derive(Debug, Clone, Copy, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub(crate) enum StatusParam {
+    Active,
+    Unclaimed,
+}
+
+/// The devices the read rule allows in the active context, by id.
+#[utoipa::path(
+    tag = "devices",
+    security(("bearer" = [])),
+    params(DeviceQuery, ("X-Active-Context" = Option<String>, Header, description = "personal | global | <organization id>")),
+    responses(
+        (status = 200, body = List<DeviceBody>),
+        (status = "default", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/devices")]
+pub(crate) async fn list_devices(
+    req: HttpRequest,
+    caller: Caller,
+    context: Context,
+    db: web::Data<Db>,
+    query: web::Query<DeviceQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let query = query.into_inner();
+    let filter = DeviceFilter {
+        organization_id: None,
+        status: query.status.map(|s| match s {
+            StatusParam::Active => DeviceStatus::Active,
+            StatusParam::Unclaimed => DeviceStatus::Unclaimed,
+        }),
+        blueprint_id: query.blueprint_id,
+    };
+    let page = PageParams { limit: query.limit, cursor: query.cursor };
+    let (user, ctx) = (caller.user, context.0);
+    let result = db
+        .read(move |conn| access::list_visible_devices(conn, user, ctx, &filter, &page))
+        .await
+        .map_err(ApiError::from);
+    let devices = audited(&req, &db, &caller, ctx, None, result).await?;
+    Ok(HttpResponse::Ok().json(List::from_page(devices, DeviceBody::from)))
+}
+
+/// One device, when the read rule allows it in the active context.
+#[utoipa::path(
+    tag = "devices",
+    security(("bearer" = [])),
+    params(("X-Active-Context" = Option<String>, Header, description = "personal | global | <organization id>")),
+    responses(
+        (status = 200, body = DeviceBody),
+        (status = "default", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/devices/{id}")]
+pub(crate) async fn get_device(
+    req: HttpRequest,
+    caller: Caller,
+    context: Context,
+    db: web::Data<Db>,
+    id: web::Path<i64>,
+) -> Result<HttpResponse, ApiError> {
+    let (device, user, ctx) = (DeviceId(id.into_inner()), caller.user, context.0);
+    let result = db
+        .read(move |conn| access::get_device_if_user_has_read_access(conn, user, device, ctx))
+        .await
+        .map_err(ApiError::from);
+    let found = audited(&req, &db, &caller, ctx, Some(device), result).await?;
+    Ok(HttpResponse::Ok().json(DeviceBody::from(found)))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct UpdateDeviceBody {
+    /// `null` clears the name; `""` is refused.
+    #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = Option<String>)]
+    name: Option<Option<String>>,
+}
+
+/// Renames the device (update rule).
+#[utoipa::path(
+    tag = "devices",
+    security(("bearer" = [])),
+    request_body = UpdateDeviceBody,
+    params(("X-Active-Context" = Option<String>, Header, description = "personal | global | <organization id>")),
+    responses(
+        (status = 200, body = DeviceBody),
+        (status = "default", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[patch("/devices/{id}")]
+pub(crate) async fn update_device(
+    req: HttpRequest,
+    caller: Caller,
+    context: Context,
+    db: web::Data<Db>,
+    id: web::Path<i64>,
+    body: web::Json<UpdateDeviceBody>,
+) -> Result<HttpResponse, ApiError> {
+    let (device, ctx, who) = (DeviceId(id.into_inner()), context.0, caller.clone());
+    let result = match body.into_inner().name {
+        Some(name) => db
+            .write(move |tx| {
+                access::rename_device(tx, who.user, device, ctx, name.as_deref(), &who.actor())
+            })
+            .await
+            .map_err(ApiError::from),
+        None => db
+            .read(move |conn| {
+                access::get_device_if_user_has_update_access(conn, who.user, device, ctx)
+            })
+            .await
+            .map_err(ApiError::from),
+    };
+    let updated = audited(&req, &db, &caller, ctx, Some(device), result).await?;
+    Ok(HttpResponse::Ok().json(DeviceBody::from(updated)))
+}
+
+/// Deletes the device (delete rule).
+#[utoipa::path(
+    tag = "devices",
+    security(("bearer" = [])),
+    params(("X-Active-Context" = Option<String>, Header, description = "personal | global | <organization id>")),
+    responses(
+        (status = 204),
+        (status = "default", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[delete("/devices/{id}")]
+pub(crate) async fn delete_device(
+    req: HttpRequest,
+    caller: Caller,
+    context: Context,
+    db: web::Data<Db>,
+    id: web::Path<i64>,
+) -> Result<HttpResponse, ApiError> {
+    let (device, ctx, who) = (DeviceId(id.into_inner()), context.0, caller.clone());
+    let result = db
+        .write(move |tx| access::delete_device(tx, who.user, device, ctx, &who.actor()))
+        .await
+        .map_err(ApiError::from);
+    audited(&req, &db, &caller, ctx, Some(device), result).await?;
+    Ok(HttpResponse::NoContent().finish())
+}
