@@ -1,3 +1,5 @@
+#![allow(clippy::print_stdout)] // a command-line tool: standard output is its interface
+
 //! `cargo xtask …`: every development task of DeviceHub, in Rust instead of shell scripts.
 //!
 //! - `cargo xtask test [--throwaway-pg] [-- ARGS]`: the whole test suite on SQLite and

@@ -41,10 +41,10 @@ pub fn may_access(
     context: ActiveContext,
 ) -> Result<bool, Error> {
     Ok(match context {
-        ActiveContext::Personal => match (links::role_of(conn, user, device.id)?, action) {
-            (Some(LinkRole::Owner), _) | (Some(LinkRole::Viewer), Action::Read) => true,
-            _ => false,
-        },
+        ActiveContext::Personal => matches!(
+            (links::role_of(conn, user, device.id)?, action),
+            (Some(LinkRole::Owner), _) | (Some(LinkRole::Viewer), Action::Read)
+        ),
         ActiveContext::Organization(org) => {
             device.organization_id == Some(org)
                 && check_user_permission(
