@@ -54,7 +54,13 @@ impl TestApp {
                 panic!("devicehub did not start; its output:\n{}", logs.lock().unwrap().join("\n"));
             }
         };
-        let client = Client::builder().timeout(Duration::from_secs(30)).build().expect("client");
+        // Idle pooled connections are dropped before the server's 5 s keep-alive closes them,
+        // so a request never races the server closing its connection.
+        let client = Client::builder()
+            .timeout(Duration::from_secs(30))
+            .pool_idle_timeout(Duration::from_secs(2))
+            .build()
+            .expect("client");
         TestApp { base: format!("http://{addr}"), db, client, child, logs }
     }
 

@@ -35,7 +35,12 @@ pub(crate) struct TestDb {
 #[derive(Debug)]
 enum Cleanup {
     Folder(#[allow(dead_code)] tempfile::TempDir),
-    Schema { admin_url: String, schema: String },
+    Schema {
+        admin_url: String,
+        schema: String,
+    },
+    /// Another handle owns the database.
+    Nothing,
 }
 
 impl TestDb {
@@ -69,8 +74,13 @@ impl TestDb {
     pub(crate) fn schema(&self) -> Option<&str> {
         match &self.cleanup {
             Cleanup::Schema { schema, .. } => Some(schema),
-            Cleanup::Folder(_) => None,
+            Cleanup::Folder(_) | Cleanup::Nothing => None,
         }
+    }
+
+    /// A second handle on the same database, for another server process; it removes nothing.
+    pub(crate) fn shared(&self) -> TestDb {
+        TestDb { backend: self.backend, url: self.url.clone(), cleanup: Cleanup::Nothing }
     }
 
     /// A direct connection to this database, for assertions on what the server stored.
@@ -145,4 +155,34 @@ pub(crate) fn reroute(url: &str, addr: std::net::SocketAddr) -> (std::net::Socke
         if host_port.contains(':') { host_port.to_owned() } else { format!("{host_port}:5432") };
     let upstream = host_port.to_socket_addrs().expect("resolve").next().expect("an address");
     (upstream, format!("{scheme}://{user}{addr}{tail}"))
+}
+
+impl TestDb {
+    /// Runs `SELECT COUNT(*) …`-style SQL whose one row has one column `n`.
+    pub(crate) fn count(&self, sql: &str) -> i64 {
+        #[derive(diesel::QueryableByName)]
+        struct Count {
+            #[diesel(sql_type = diesel::sql_types::BigInt)]
+            n: i64,
+        }
+        use diesel::RunQueryDsl;
+        let sql = sql.to_owned();
+        let rows = self
+            .connect()
+            .read_blocking(move |conn| -> Result<Vec<Count>, foundation::DbError> {
+                Ok(diesel::sql_query(sql).load(conn)?)
+            })
+            .expect("count query");
+        rows[0].n
+    }
+
+    /// Runs statements directly on the database (test setup only).
+    pub(crate) fn execute(&self, sql: &str) {
+        let sql = sql.to_owned();
+        self.connect()
+            .read_blocking(move |conn| -> Result<(), foundation::DbError> {
+                Ok(conn.batch_execute(&sql)?)
+            })
+            .expect("execute");
+    }
 }

@@ -4,6 +4,7 @@
 
 pub(crate) mod app;
 pub(crate) mod database;
+pub(crate) mod devices;
 pub(crate) mod proxy;
 pub(crate) mod world;
 
