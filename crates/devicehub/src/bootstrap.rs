@@ -7,8 +7,10 @@ use foundation::Db;
 use user_authorization::providers as users;
 
 /// Creates the admin from `username`/`password` when the database has no user. Without a
-/// password, generates a strong one and prints it once on standard error (never to the log).
+/// password (or an empty one), generates a strong one and prints it once on standard error
+/// (never to the log).
 pub(crate) fn ensure_admin(db: &Db, username: &str, password: Option<&str>) -> anyhow::Result<()> {
+    let password = password.filter(|p| !p.is_empty());
     if db.read_blocking(users::has_any_user)? {
         return Ok(());
     }

@@ -24,6 +24,7 @@ on_both_backends!(
     links_are_granted_changed_and_guarded,
     deleting_a_user_resets_their_devices,
     renaming_and_deleting_follow_the_rules,
+    device_lists_filter_and_walk_pages,
 );
 
 fn json_of(response: reqwest::blocking::Response) -> Value {
@@ -493,4 +494,91 @@ fn renaming_and_deleting_follow_the_rules(backend: Backend) {
         .db
         .count(&format!("SELECT COUNT(*) AS n FROM audit_logs WHERE target_device_id = {id}"));
     assert!(history >= 3, "the deleted device's history stays");
+}
+
+fn device_lists_filter_and_walk_pages(backend: Backend) {
+    let app = TestApp::start(backend);
+    let w = World::build(&app);
+    blueprint(&app, &w.admin.token, BLUEPRINT);
+    let other = blueprint(&app, &w.admin.token, "esp32-c3-1.0");
+    let mut mine = Vec::new();
+    for i in 0..7 {
+        mine.push(claim(&app, &w.member, "personal", &format!("LIST-{i}")).0);
+    }
+    let odd = app
+        .request(Method::POST, "/api/v1/devices/claim")
+        .bearer_auth(&w.member.token)
+        .json(&json!({"cpu_serial": "LIST-ESP", "hardware_blueprint_version": "esp32-c3-1.0"}))
+        .send()
+        .unwrap();
+    let odd = json_of(odd)["device"]["id"].as_i64().unwrap();
+    claim(&app, &w.b_admin, "personal", "NOT-MINE");
+    // One of mine is reset: it leaves the personal list and shows as unclaimed globally.
+    let leave = format!("/api/v1/devices/{}/access/{}", mine[0], w.member.id);
+    assert_eq!(
+        device_call(&app, &w.member, "personal", Method::DELETE, &leave, None).status(),
+        204
+    );
+
+    let walk = |who: &crate::support::Person, ctx: &str, query: &str| {
+        let mut ids = Vec::new();
+        let mut cursor = String::new();
+        loop {
+            let path = format!("/api/v1/devices?limit=3{query}{cursor}");
+            let page = json_of(device_call(&app, who, ctx, Method::GET, &path, None));
+            let items = page["items"].as_array().unwrap();
+            assert!(items.len() <= 3);
+            ids.extend(items.iter().map(|d| d["id"].as_i64().unwrap()));
+            match page["next_cursor"].as_str() {
+                Some(next) => cursor = format!("&cursor={next}"),
+                None => return ids,
+            }
+        }
+    };
+    let mut expected: Vec<i64> = mine[1..].to_vec();
+    expected.push(odd);
+    assert_eq!(walk(&w.member, "personal", ""), expected);
+    assert_eq!(walk(&w.member, "personal", &format!("&blueprint_id={other}")), [odd]);
+    assert_eq!(walk(&w.member, "personal", "&status=unclaimed"), Vec::<i64>::new());
+    assert_eq!(walk(&w.auditor, "global", "&status=unclaimed"), [mine[0]]);
+    assert_eq!(walk(&w.auditor, "global", "").len(), 9);
+    for bad in ["status=broken", "blueprint_id=x", "limit=0", "cursor=nope", "owner=me"] {
+        let response = device_call(
+            &app,
+            &w.member,
+            "personal",
+            Method::GET,
+            &format!("/api/v1/devices?{bad}"),
+            None,
+        );
+        assert_problem(response, 400, "validation_error");
+    }
+    // A cursor of the personal list is not one of the global list.
+    let first = json_of(device_call(
+        &app,
+        &w.admin,
+        "personal",
+        Method::GET,
+        "/api/v1/devices?limit=1",
+        None,
+    ));
+    assert_eq!(first["items"], json!([]));
+    let mine_first = json_of(device_call(
+        &app,
+        &w.member,
+        "personal",
+        Method::GET,
+        "/api/v1/devices?limit=1",
+        None,
+    ));
+    let cursor = mine_first["next_cursor"].as_str().unwrap();
+    let foreign = device_call(
+        &app,
+        &w.auditor,
+        "global",
+        Method::GET,
+        &format!("/api/v1/devices?cursor={cursor}"),
+        None,
+    );
+    assert_problem(foreign, 400, "validation_error");
 }

@@ -13,6 +13,7 @@ mod concurrency;
 mod device_matrix;
 mod devices;
 mod identity;
+mod operator;
 mod organizations;
 mod server;
 mod storage;

@@ -31,6 +31,7 @@ on_both_backends!(
     healthz_and_readyz_answer,
     malformed_json_wrong_types_and_unknown_fields_are_400,
     sigterm_drains_in_flight_requests_and_exits_zero,
+    sigint_drains_in_flight_requests_and_exits_zero,
     unknown_route_is_404_problem,
     wrong_method_is_405_problem,
     oversized_body_is_413_problem,
@@ -191,6 +192,14 @@ fn docs_page_is_served_offline(backend: Backend) {
 }
 
 fn sigterm_drains_in_flight_requests_and_exits_zero(backend: Backend) {
+    drains_on(backend, "TERM");
+}
+
+fn sigint_drains_in_flight_requests_and_exits_zero(backend: Backend) {
+    drains_on(backend, "INT");
+}
+
+fn drains_on(backend: Backend, signal: &str) {
     let mut app = TestApp::start(backend);
     // A login whose body is only half uploaded is in flight when the signal arrives.
     let addr = app.base.trim_start_matches("http://").to_owned();
@@ -205,7 +214,7 @@ fn sigterm_drains_in_flight_requests_and_exits_zero(backend: Backend) {
     );
     stream.write_all(request.as_bytes()).unwrap();
     thread::sleep(Duration::from_millis(200));
-    app.terminate();
+    app.signal(signal);
     thread::sleep(Duration::from_millis(300));
     assert!(app.is_running(), "the server quit with a request in flight");
     assert!(refused_after_shutdown(&addr), "a new request was served after SIGTERM");

@@ -139,13 +139,13 @@ impl TestApp {
         self.child.id()
     }
 
-    /// Sends SIGTERM.
-    pub(crate) fn terminate(&self) {
+    /// Sends a signal (`TERM`, `INT`, `KILL`).
+    pub(crate) fn signal(&self, name: &str) {
         let status = Command::new("kill")
-            .args(["-TERM", &self.pid().to_string()])
+            .args([&format!("-{name}"), &self.pid().to_string()])
             .status()
             .expect("run kill");
-        assert!(status.success(), "kill -TERM failed");
+        assert!(status.success(), "kill -{name} failed");
     }
 
     /// Whether the process is still running.

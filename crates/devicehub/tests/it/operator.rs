@@ -1,0 +1,77 @@
+//! The operator's commands: the first administrator and `devicehub admin create-user`.
+
+use std::{io::Write, process::Stdio};
+
+use reqwest::Method;
+use serde_json::Value;
+
+use crate::support::{
+    Backend, TestApp, TestDb,
+    app::{ADMIN_PASSWORD, devicehub},
+    on_both_backends,
+};
+
+on_both_backends!(
+    generated_admin_password_is_printed_once_and_never_logged,
+    admin_create_user_command
+);
+
+/// The server command with no admin password: one is generated.
+fn without_admin_password(db: TestDb) -> TestApp {
+    TestApp::start_with(db, &[("DEVICEHUB_ADMIN_PASSWORD", "")])
+}
+
+fn generated_admin_password_is_printed_once_and_never_logged(backend: Backend) {
+    let db = TestDb::fresh(backend);
+    let second_db = db.shared();
+    let app = without_admin_password(db);
+    let logs = app.logs();
+    let index = logs.iter().position(|l| l.contains("with the password:")).expect("the banner");
+    let password = logs[index + 2].trim().to_owned();
+    assert_eq!(password.len(), 24, "{password:?}");
+    let json_lines: Vec<&String> = logs.iter().filter(|l| l.starts_with('{')).collect();
+    assert!(json_lines.iter().all(|l| !l.contains(&password)), "the password reached the log");
+    assert!(!json_lines.is_empty());
+    let token = app.login("admin", &password);
+    let me: Value = app.call(Method::GET, "/api/v1/me", Some(&token), None).json().unwrap();
+    assert_eq!(me["global_roles"][0], "admin");
+    assert_ne!(password, ADMIN_PASSWORD);
+
+    // A second start on the same database creates nobody and prints nothing.
+    let again = without_admin_password(second_db);
+    assert!(again.logs().iter().all(|l| !l.contains("with the password:")));
+}
+
+fn admin_create_user_command(backend: Backend) {
+    let app = TestApp::start(backend);
+    let mut child = devicehub()
+        .args([
+            "admin",
+            "create-user",
+            "--username",
+            "ops",
+            "--role",
+            "auditor",
+            "--password-stdin",
+        ])
+        .env("DATABASE_URL", &app.db.url)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(b"operator-password\n").unwrap();
+    let output = child.wait_with_output().unwrap();
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    assert!(String::from_utf8_lossy(&output.stdout).contains("created user ops"));
+    let token = app.login("ops", "operator-password");
+    let me: Value = app.call(Method::GET, "/api/v1/me", Some(&token), None).json().unwrap();
+    assert_eq!(me["global_roles"], serde_json::json!(["auditor", "member"]));
+
+    let refused = devicehub()
+        .args(["admin", "create-user", "--username", "ops2", "--role", "org_admin"])
+        .env("DATABASE_URL", &app.db.url)
+        .output()
+        .unwrap();
+    assert!(!refused.status.success());
+}
