@@ -84,38 +84,47 @@ fn checked(
     }
 }
 
-/// The device, when `user` may read it in `context`. A missing device is
-/// [`Error::NotFound`] (whatever the context); a denied read [`Error::PermissionDenied`].
+/// The device, when `user` may do `action` on it in `context`. A missing device is
+/// [`Error::NotFound`] (whatever the context); a refusal [`Error::PermissionDenied`].
+pub fn get_device_if_user_has_access(
+    conn: &mut DbConn,
+    user: UserId,
+    device: DeviceId,
+    action: Action,
+    context: ActiveContext,
+) -> Result<Device, Error> {
+    let found = core::get_device(conn, device)?;
+    checked(conn, user, found, action, context)
+}
+
+/// [`get_device_if_user_has_access`] for reading (the seed's smart provider).
 pub fn get_device_if_user_has_read_access(
     conn: &mut DbConn,
     user: UserId,
     device: DeviceId,
     context: ActiveContext,
 ) -> Result<Device, Error> {
-    let found = core::get_device(conn, device)?;
-    checked(conn, user, found, Action::Read, context)
+    get_device_if_user_has_access(conn, user, device, Action::Read, context)
 }
 
-/// As [`get_device_if_user_has_read_access`], for updating.
+/// [`get_device_if_user_has_access`] for updating.
 pub fn get_device_if_user_has_update_access(
     conn: &mut DbConn,
     user: UserId,
     device: DeviceId,
     context: ActiveContext,
 ) -> Result<Device, Error> {
-    let found = core::get_device(conn, device)?;
-    checked(conn, user, found, Action::Update, context)
+    get_device_if_user_has_access(conn, user, device, Action::Update, context)
 }
 
-/// As [`get_device_if_user_has_read_access`], for deleting.
+/// [`get_device_if_user_has_access`] for deleting.
 pub fn get_device_if_user_has_delete_access(
     conn: &mut DbConn,
     user: UserId,
     device: DeviceId,
     context: ActiveContext,
 ) -> Result<Device, Error> {
-    let found = core::get_device(conn, device)?;
-    checked(conn, user, found, Action::Delete, context)
+    get_device_if_user_has_access(conn, user, device, Action::Delete, context)
 }
 
 /// Locks the device's row, then checks `action` as above: the decision and the change that

@@ -10,7 +10,8 @@ pub use crate::{
     },
     models::{Action, Link, LinkRole},
     policy::{
-        get_device_if_user_has_delete_access, get_device_if_user_has_read_access,
-        get_device_if_user_has_update_access, is_user_owner_of_device, may_access,
+        get_device_if_user_has_access, get_device_if_user_has_delete_access,
+        get_device_if_user_has_read_access, get_device_if_user_has_update_access,
+        is_user_owner_of_device, may_access,
     },
 };

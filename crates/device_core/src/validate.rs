@@ -46,16 +46,7 @@ pub(crate) fn description(text: &str) -> Result<(), Error> {
 }
 
 fn text(what: &str, value: &str, max: usize) -> Result<(), Error> {
-    let ok = (1..=max).contains(&value.chars().count())
-        && !value.trim().is_empty()
-        && !value.chars().any(char::is_control);
-    if ok {
-        Ok(())
-    } else {
-        Err(Error::Invalid(format!(
-            "{what} must be 1–{max} characters, not only whitespace, without control characters"
-        )))
-    }
+    foundation::text::check_display_name(what, value, max).map_err(Error::Invalid)
 }
 
 #[cfg(test)]

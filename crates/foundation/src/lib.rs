@@ -17,6 +17,7 @@ mod error;
 pub mod ids;
 pub mod migrations;
 pub mod pagination;
+pub mod text;
 pub mod time;
 
 pub use connect::{Backend, DatabaseUrl};

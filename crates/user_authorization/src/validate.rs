@@ -42,16 +42,7 @@ pub(crate) fn email(email: &str) -> Result<(), Error> {
 
 /// A display name: `min..=max` characters, not only whitespace, no control characters.
 pub(crate) fn display_name(what: &str, name: &str, max: usize) -> Result<(), Error> {
-    let len = name.chars().count();
-    let ok =
-        (1..=max).contains(&len) && !name.trim().is_empty() && !name.chars().any(char::is_control);
-    if ok {
-        Ok(())
-    } else {
-        Err(Error::Invalid(format!(
-            "{what} must be 1–{max} characters, not only whitespace, without control characters"
-        )))
-    }
+    foundation::text::check_display_name(what, name, max).map_err(Error::Invalid)
 }
 
 #[cfg(test)]

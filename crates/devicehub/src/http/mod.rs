@@ -2,7 +2,7 @@
 //! limits, the 404/405 fallback and the OpenAPI document.
 
 pub(crate) mod auth;
-pub(crate) mod denials;
+pub(crate) mod device_call;
 pub(crate) mod fallback;
 pub(crate) mod json;
 pub(crate) mod limits;

@@ -1,15 +1,14 @@
 //! `/api/v1/devices/{id}/…`: links, transfer and credentials (update rule, claimed device).
 
-use actix_web::{HttpRequest, HttpResponse, delete, get, post, put, web};
+use actix_web::{HttpResponse, delete, get, post, put, web};
 use device_access::providers::{self as access, Link};
-use foundation::{Db, DeviceId, UserId};
+use foundation::{DeviceId, UserId};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::devices::{CredentialsBody, DeviceBody};
 use crate::http::{
-    auth::{Caller, Context},
-    denials::audited,
+    device_call::DeviceCall,
     json::{List, ListQuery, timestamp},
     problem::{ApiError, Problem},
 };
@@ -59,20 +58,16 @@ pub(crate) struct TransferBody {
 )]
 #[get("/devices/{id}/access")]
 pub(crate) async fn list_access(
-    req: HttpRequest,
-    caller: Caller,
-    context: Context,
-    db: web::Data<Db>,
+    call: DeviceCall,
     id: web::Path<i64>,
     query: web::Query<ListQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    let (device, ctx, user, page) =
-        (DeviceId(id.into_inner()), context.0, caller.user, query.page());
-    let result = db
-        .read(move |conn| access::list_access(conn, user, device, ctx, &page))
-        .await
-        .map_err(ApiError::from);
-    let links = audited(&req, &db, &caller, ctx, Some(device), result).await?;
+    let (device, page) = (DeviceId(id.into_inner()), query.page());
+    let links = call
+        .read(Some(device), move |conn, who, ctx| {
+            access::list_access(conn, who.user, device, ctx, &page)
+        })
+        .await?;
     Ok(HttpResponse::Ok().json(List::from_page(links, LinkBody::from)))
 }
 
@@ -89,23 +84,16 @@ pub(crate) async fn list_access(
 )]
 #[put("/devices/{id}/access/{user_id}")]
 pub(crate) async fn grant_access(
-    req: HttpRequest,
-    caller: Caller,
-    context: Context,
-    db: web::Data<Db>,
+    call: DeviceCall,
     path: web::Path<(i64, i64)>,
     body: web::Json<GrantBody>,
 ) -> Result<HttpResponse, ApiError> {
     let (device, target) = path.into_inner();
-    let (device, target, ctx, who, role) =
-        (DeviceId(device), UserId(target), context.0, caller.clone(), body.into_inner().role);
-    let result = db
-        .write(move |tx| {
-            access::grant_access(tx, who.user, device, ctx, target, &role, &who.actor())
-        })
-        .await
-        .map_err(ApiError::from);
-    audited(&req, &db, &caller, ctx, Some(device), result).await?;
+    let (device, target, role) = (DeviceId(device), UserId(target), body.into_inner().role);
+    call.write(Some(device), move |tx, who, ctx| {
+        access::grant_access(tx, who.user, device, ctx, target, &role, &who.actor())
+    })
+    .await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -122,19 +110,15 @@ pub(crate) async fn grant_access(
 )]
 #[delete("/devices/{id}/access/{user_id}")]
 pub(crate) async fn revoke_access(
-    req: HttpRequest,
-    caller: Caller,
-    context: Context,
-    db: web::Data<Db>,
+    call: DeviceCall,
     path: web::Path<(i64, i64)>,
 ) -> Result<HttpResponse, ApiError> {
     let (device, target) = path.into_inner();
-    let (device, target, ctx, who) = (DeviceId(device), UserId(target), context.0, caller.clone());
-    let result = db
-        .write(move |tx| access::revoke_access(tx, who.user, device, ctx, target, &who.actor()))
-        .await
-        .map_err(ApiError::from);
-    audited(&req, &db, &caller, ctx, Some(device), result).await?;
+    let (device, target) = (DeviceId(device), UserId(target));
+    call.write(Some(device), move |tx, who, ctx| {
+        access::revoke_access(tx, who.user, device, ctx, target, &who.actor())
+    })
+    .await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -151,20 +135,16 @@ pub(crate) async fn revoke_access(
 )]
 #[post("/devices/{id}/transfer")]
 pub(crate) async fn transfer(
-    req: HttpRequest,
-    caller: Caller,
-    context: Context,
-    db: web::Data<Db>,
+    call: DeviceCall,
     id: web::Path<i64>,
     body: web::Json<TransferBody>,
 ) -> Result<HttpResponse, ApiError> {
-    let (device, ctx, who) = (DeviceId(id.into_inner()), context.0, caller.clone());
-    let to = UserId(body.into_inner().to_user_id);
-    let result = db
-        .write(move |tx| access::transfer_device(tx, who.user, device, ctx, to, &who.actor()))
-        .await
-        .map_err(ApiError::from);
-    let moved = audited(&req, &db, &caller, ctx, Some(device), result).await?;
+    let (device, to) = (DeviceId(id.into_inner()), UserId(body.into_inner().to_user_id));
+    let moved = call
+        .write(Some(device), move |tx, who, ctx| {
+            access::transfer_device(tx, who.user, device, ctx, to, &who.actor())
+        })
+        .await?;
     Ok(HttpResponse::Ok().json(DeviceBody::from(moved)))
 }
 
@@ -180,17 +160,14 @@ pub(crate) async fn transfer(
 )]
 #[post("/devices/{id}/credentials/rotate")]
 pub(crate) async fn rotate_credentials(
-    req: HttpRequest,
-    caller: Caller,
-    context: Context,
-    db: web::Data<Db>,
+    call: DeviceCall,
     id: web::Path<i64>,
 ) -> Result<HttpResponse, ApiError> {
-    let (device, ctx, who) = (DeviceId(id.into_inner()), context.0, caller.clone());
-    let result = db
-        .write(move |tx| access::rotate_credentials(tx, who.user, device, ctx, &who.actor()))
-        .await
-        .map_err(ApiError::from);
-    let credentials = audited(&req, &db, &caller, ctx, Some(device), result).await?;
+    let device = DeviceId(id.into_inner());
+    let credentials = call
+        .write(Some(device), move |tx, who, ctx| {
+            access::rotate_credentials(tx, who.user, device, ctx, &who.actor())
+        })
+        .await?;
     Ok(HttpResponse::Ok().json(CredentialsBody::from(credentials)))
 }

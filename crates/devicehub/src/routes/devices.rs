@@ -1,6 +1,6 @@
 //! `/api/v1/devices`: claim, authenticate, read, list, rename, delete.
 
-use actix_web::{HttpRequest, HttpResponse, delete, get, patch, post, web};
+use actix_web::{HttpResponse, delete, get, patch, post, web};
 use device_access::providers as access;
 use device_core::providers::{self as core, Credentials, Device, DeviceFilter, DeviceStatus};
 use device_provisioning::providers::{self as provisioning, ClaimRequest};
@@ -9,8 +9,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use crate::http::{
-    auth::{Caller, Context},
-    denials::audited,
+    device_call::DeviceCall,
     json::{List, nullable, timestamp},
     problem::{ApiError, Problem},
 };
@@ -93,22 +92,16 @@ pub(crate) struct ClaimResponse {
 )]
 #[post("/devices/claim")]
 pub(crate) async fn claim(
-    req: HttpRequest,
-    caller: Caller,
-    context: Context,
-    db: web::Data<Db>,
+    call: DeviceCall,
     body: web::Json<ClaimBody>,
 ) -> Result<HttpResponse, ApiError> {
     let ClaimBody { cpu_serial, hardware_blueprint_version, name, claim_code } = body.into_inner();
     let request = ClaimRequest { cpu_serial, hardware_blueprint_version, name, claim_code };
-    let (who, ctx) = (caller.clone(), context.0);
-    let result = db
-        .write(move |tx| {
+    let claimed = call
+        .write(None, move |tx, who, ctx| {
             provisioning::provision_new_device(tx, who.user, ctx, &request, &who.actor())
         })
-        .await
-        .map_err(ApiError::from);
-    let claimed = audited(&req, &db, &caller, ctx, None, result).await?;
+        .await?;
     let status = if claimed.credentials.is_some() {
         actix_web::http::StatusCode::CREATED
     } else {
@@ -187,10 +180,7 @@ pub(crate) enum StatusParam {
 )]
 #[get("/devices")]
 pub(crate) async fn list_devices(
-    req: HttpRequest,
-    caller: Caller,
-    context: Context,
-    db: web::Data<Db>,
+    call: DeviceCall,
     query: web::Query<DeviceQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let query = query.into_inner();
@@ -203,12 +193,11 @@ pub(crate) async fn list_devices(
         blueprint_id: query.blueprint_id,
     };
     let page = PageParams { limit: query.limit, cursor: query.cursor };
-    let (user, ctx) = (caller.user, context.0);
-    let result = db
-        .read(move |conn| access::list_visible_devices(conn, user, ctx, &filter, &page))
-        .await
-        .map_err(ApiError::from);
-    let devices = audited(&req, &db, &caller, ctx, None, result).await?;
+    let devices = call
+        .read(None, move |conn, who, ctx| {
+            access::list_visible_devices(conn, who.user, ctx, &filter, &page)
+        })
+        .await?;
     Ok(HttpResponse::Ok().json(List::from_page(devices, DeviceBody::from)))
 }
 
@@ -224,18 +213,15 @@ pub(crate) async fn list_devices(
 )]
 #[get("/devices/{id}")]
 pub(crate) async fn get_device(
-    req: HttpRequest,
-    caller: Caller,
-    context: Context,
-    db: web::Data<Db>,
+    call: DeviceCall,
     id: web::Path<i64>,
 ) -> Result<HttpResponse, ApiError> {
-    let (device, user, ctx) = (DeviceId(id.into_inner()), caller.user, context.0);
-    let result = db
-        .read(move |conn| access::get_device_if_user_has_read_access(conn, user, device, ctx))
-        .await
-        .map_err(ApiError::from);
-    let found = audited(&req, &db, &caller, ctx, Some(device), result).await?;
+    let device = DeviceId(id.into_inner());
+    let found = call
+        .read(Some(device), move |conn, who, ctx| {
+            access::get_device_if_user_has_read_access(conn, who.user, device, ctx)
+        })
+        .await?;
     Ok(HttpResponse::Ok().json(DeviceBody::from(found)))
 }
 
@@ -261,29 +247,25 @@ pub(crate) struct UpdateDeviceBody {
 )]
 #[patch("/devices/{id}")]
 pub(crate) async fn update_device(
-    req: HttpRequest,
-    caller: Caller,
-    context: Context,
-    db: web::Data<Db>,
+    call: DeviceCall,
     id: web::Path<i64>,
     body: web::Json<UpdateDeviceBody>,
 ) -> Result<HttpResponse, ApiError> {
-    let (device, ctx, who) = (DeviceId(id.into_inner()), context.0, caller.clone());
-    let result = match body.into_inner().name {
-        Some(name) => db
-            .write(move |tx| {
+    let device = DeviceId(id.into_inner());
+    let updated = match body.into_inner().name {
+        Some(name) => {
+            call.write(Some(device), move |tx, who, ctx| {
                 access::rename_device(tx, who.user, device, ctx, name.as_deref(), &who.actor())
             })
-            .await
-            .map_err(ApiError::from),
-        None => db
-            .read(move |conn| {
+            .await?
+        }
+        None => {
+            call.read(Some(device), move |conn, who, ctx| {
                 access::get_device_if_user_has_update_access(conn, who.user, device, ctx)
             })
-            .await
-            .map_err(ApiError::from),
+            .await?
+        }
     };
-    let updated = audited(&req, &db, &caller, ctx, Some(device), result).await?;
     Ok(HttpResponse::Ok().json(DeviceBody::from(updated)))
 }
 
@@ -299,17 +281,13 @@ pub(crate) async fn update_device(
 )]
 #[delete("/devices/{id}")]
 pub(crate) async fn delete_device(
-    req: HttpRequest,
-    caller: Caller,
-    context: Context,
-    db: web::Data<Db>,
+    call: DeviceCall,
     id: web::Path<i64>,
 ) -> Result<HttpResponse, ApiError> {
-    let (device, ctx, who) = (DeviceId(id.into_inner()), context.0, caller.clone());
-    let result = db
-        .write(move |tx| access::delete_device(tx, who.user, device, ctx, &who.actor()))
-        .await
-        .map_err(ApiError::from);
-    audited(&req, &db, &caller, ctx, Some(device), result).await?;
+    let device = DeviceId(id.into_inner());
+    call.write(Some(device), move |tx, who, ctx| {
+        access::delete_device(tx, who.user, device, ctx, &who.actor())
+    })
+    .await?;
     Ok(HttpResponse::NoContent().finish())
 }
