@@ -218,6 +218,11 @@ pub fn record(tx: &mut Tx<'_>, actor: &Actor, entry: NewEntry) -> Result<(), Err
     store::insert(tx, actor, &entry)
 }
 
+/// Appends many entries inside the caller's transaction, in few statements (bulk imports).
+pub fn record_many(tx: &mut Tx<'_>, actor: &Actor, entries: &[NewEntry]) -> Result<(), Error> {
+    store::insert_many(tx, actor, entries)
+}
+
 /// One page of the entries `visibility` allows and `filter` selects, newest first (by
 /// `occurred_at`, then `id`). Fails with [`Error::Page`] for a bad limit or cursor.
 pub fn list(

@@ -15,9 +15,9 @@ use crate::{
     schema::audit_logs::dsl as a,
 };
 
-pub(crate) fn insert(tx: &mut Tx<'_>, actor: &Actor, entry: &NewEntry) -> Result<(), Error> {
-    let row = NewAuditRow {
-        occurred_at: time::now(),
+fn row<'a>(actor: &'a Actor, entry: &'a NewEntry, at: chrono::NaiveDateTime) -> NewAuditRow<'a> {
+    NewAuditRow {
+        occurred_at: at,
         event_type: entry.event_type.as_str(),
         description: &entry.description,
         actor_user_id: actor.user_id.map(|id| id.0),
@@ -25,8 +25,30 @@ pub(crate) fn insert(tx: &mut Tx<'_>, actor: &Actor, entry: &NewEntry) -> Result
         organization_id: entry.organization_id.map(|id| id.0),
         details: entry.details.to_string(),
         request_id: actor.request_id.as_deref(),
-    };
-    diesel::insert_into(a::audit_logs).values(&row).execute(&mut **tx)?;
+    }
+}
+
+pub(crate) fn insert(tx: &mut Tx<'_>, actor: &Actor, entry: &NewEntry) -> Result<(), Error> {
+    diesel::insert_into(a::audit_logs)
+        .values(&row(actor, entry, time::now()))
+        .execute(&mut **tx)?;
+    Ok(())
+}
+
+/// Many entries, up to 1000 per statement.
+pub(crate) fn insert_many(
+    tx: &mut Tx<'_>,
+    actor: &Actor,
+    entries: &[NewEntry],
+) -> Result<(), Error> {
+    let now = time::now();
+    for chunk in entries.chunks(1000) {
+        let rows: Vec<NewAuditRow<'_>> = chunk.iter().map(|entry| row(actor, entry, now)).collect();
+        match &mut **tx {
+            DbConn::Pg(c) => diesel::insert_into(a::audit_logs).values(&rows).execute(c)?,
+            DbConn::Sqlite(c) => diesel::insert_into(a::audit_logs).values(&rows).execute(c)?,
+        };
+    }
     Ok(())
 }
 

@@ -3,7 +3,7 @@
 //! - `schema`, `models`: its tables and types;
 //! - `validate`: serial, name and blueprint rules;
 //! - `secrets`: device uuids and secrets (stored only as SHA-256, compared in constant time);
-//! - `blueprints`, `devices`: the operations, one area each;
+//! - `blueprints`, `devices`, `registration`, `claim_codes`: the operations, one area each;
 //! - `providers`: the facade.
 //!
 //! Invariants: this crate decides no access (callers check it) and calls only `audit`; a
@@ -11,9 +11,11 @@
 //! credential.
 
 mod blueprints;
+mod claim_codes;
 mod devices;
 mod error;
 mod models;
+mod registration;
 mod schema;
 mod secrets;
 mod validate;

@@ -27,3 +27,11 @@ diesel::table! {
 
 diesel::joinable!(devices -> hardware_blueprints (hardware_blueprint_id));
 diesel::allow_tables_to_appear_in_same_query!(hardware_blueprints, devices);
+
+diesel::table! {
+    claim_failures (id) {
+        id -> BigInt,
+        device_id -> BigInt,
+        occurred_at -> Timestamp,
+    }
+}

@@ -20,6 +20,25 @@ pub struct ClaimRequest {
     pub claim_code: Option<String>,
 }
 
+/// How claims treat serials no manufacturer registered.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ClaimPolicy {
+    /// `DEVICEHUB_REQUIRE_REGISTRATION`: refuse them (else the claim creates the device).
+    pub require_registration: bool,
+}
+
+/// What a claim transaction ends with. Both are committed: a wrong claim code is counted
+/// (and audited) while the device's row lock is held, so no more than five wrong codes per
+/// window are ever evaluated, whatever the concurrency.
+#[derive(Debug, Clone)]
+pub enum ClaimOutcome {
+    /// The caller owns the device.
+    Claimed(Box<Claimed>),
+    /// The device has a claim code and the request's was missing or wrong (403
+    /// `invalid_claim_code`); the failure and its `CLAIM_FAILED` row are written.
+    InvalidClaimCode,
+}
+
 /// The answer to a claim.
 #[derive(Debug, Clone)]
 pub struct Claimed {
@@ -61,31 +80,35 @@ fn authorize(
 /// caller linked as owner, `DEVICE_PROVISIONED` written. A failure at any step leaves nothing.
 ///
 /// Fails with [`Error::PermissionDenied`], [`Error::InvalidContext`] (global),
-/// [`Error::UnknownBlueprint`], [`Error::AlreadyClaimed`] (another user's device), or a
-/// validation error (serial or name format, blueprint mismatch) from device_core.
+/// [`Error::UnknownBlueprint`], [`Error::NotRegistered`], [`Error::AlreadyClaimed`] (another
+/// user's device), [`Error::RateLimited`] (too many wrong codes), or a validation error
+/// (serial or name format, blueprint mismatch) from device_core.
 pub fn provision_new_device(
     tx: &mut Tx<'_>,
     caller: UserId,
     context: ActiveContext,
     request: &ClaimRequest,
+    policy: ClaimPolicy,
     actor: &Actor,
-) -> Result<Claimed, Error> {
+) -> Result<ClaimOutcome, Error> {
     let organization = authorize(tx, caller, context)?;
     core::validate_serial(&request.cpu_serial)?;
     let blueprint = core::find_blueprint_by_version(tx, &request.hardware_blueprint_version)?
         .ok_or_else(|| Error::UnknownBlueprint(request.hardware_blueprint_version.clone()))?;
     let name = request.name.as_deref();
-    let (device, credentials) = match core::insert_claimed_device(
-        tx,
-        &request.cpu_serial,
-        blueprint.id,
-        organization,
-        name,
-    )? {
+    let created = if policy.require_registration {
+        None
+    } else {
+        core::insert_claimed_device(tx, &request.cpu_serial, blueprint.id, organization, name)?
+    };
+    let (device, credentials) = match created {
         Some(created) => created,
-        None => match claim_existing(tx, caller, organization, blueprint.id, request)? {
+        None => match claim_existing(tx, caller, organization, blueprint.id, request, actor)? {
             Taken::Claimed(device, credentials) => (device, credentials),
-            Taken::AlreadyMine(device) => return Ok(Claimed { device, credentials: None }),
+            Taken::AlreadyMine(device) => {
+                return Ok(ClaimOutcome::Claimed(Box::new(Claimed { device, credentials: None })));
+            }
+            Taken::WrongCode => return Ok(ClaimOutcome::InvalidClaimCode),
         },
     };
     device_access::providers::link_owner(tx, caller, device.id)?;
@@ -100,31 +123,39 @@ pub fn provision_new_device(
     }));
     entry.organization_id = device.organization_id;
     audit::providers::record(tx, actor, entry)?;
-    Ok(Claimed { device, credentials: Some(credentials) })
+    Ok(ClaimOutcome::Claimed(Box::new(Claimed { device, credentials: Some(credentials) })))
 }
 
 enum Taken {
     Claimed(Device, Credentials),
     AlreadyMine(Device),
+    WrongCode,
 }
 
-/// Step 3 for a serial that exists (locked until the transaction ends).
+/// Step 3 for a serial that exists (locked until the transaction ends). For an `unclaimed`
+/// one the checks run in the contract's order: the claim-code throttle (429), blueprint
+/// mismatch (422), organization mismatch (403), the claim code (403, committed).
 fn claim_existing(
     tx: &mut Tx<'_>,
     caller: UserId,
     organization: Option<OrganizationId>,
     blueprint_id: i64,
     request: &ClaimRequest,
+    actor: &Actor,
 ) -> Result<Taken, Error> {
-    let device = core::lock_device_by_serial(tx, &request.cpu_serial)?.ok_or(Error::Core(
-        core::Error::Conflict("the device changed during the claim; retry".into()),
-    ))?;
+    // Absent: never registered (when registration is required), or deleted since our insert
+    // found it.
+    let device =
+        core::lock_device_by_serial(tx, &request.cpu_serial)?.ok_or(Error::NotRegistered)?;
     if device.status == DeviceStatus::Active {
         return if device_access::providers::is_user_owner_of_device(tx, caller, device.id)? {
             Ok(Taken::AlreadyMine(device))
         } else {
             Err(Error::AlreadyClaimed)
         };
+    }
+    if let Some(retry_after_secs) = core::claim_throttle(tx, device.id)? {
+        return Err(Error::RateLimited { retry_after_secs });
     }
     if device.hardware_blueprint_id != blueprint_id {
         return Err(Error::Core(core::Error::Invalid(format!(
@@ -138,7 +169,25 @@ fn claim_existing(
                 .into(),
         ));
     }
+    if core::claim_code_matches(tx, device.id, request.claim_code.as_deref())? == Some(false) {
+        record_wrong_code(tx, &device, actor)?;
+        return Ok(Taken::WrongCode);
+    }
     let (device, credentials) =
         core::activate_device(tx, device.id, organization, request.name.as_deref())?;
     Ok(Taken::Claimed(device, credentials))
+}
+
+/// Counts the wrong code and writes `CLAIM_FAILED`; the caller commits both.
+fn record_wrong_code(tx: &mut Tx<'_>, device: &Device, actor: &Actor) -> Result<(), Error> {
+    core::record_claim_failure(tx, device.id)?;
+    let mut entry = NewEntry::new(
+        EventType::ClaimFailed,
+        format!("claim of device {} with a missing or wrong claim code", device.cpu_serial),
+    )
+    .on_device(device.id)
+    .with_details(serde_json::json!({ "cpu_serial": device.cpu_serial }));
+    entry.organization_id = device.organization_id;
+    audit::providers::record(tx, actor, entry)?;
+    Ok(())
 }

@@ -2,6 +2,7 @@
 //! domains, each run inside the caller's one transaction.
 //!
 //! - `claim`: `provision_new_device`, the claim of contract §5;
+//! - `registration`: factory registration and bulk import (contract §5.1);
 //! - `users`: deleting a user with the device resets it causes;
 //! - `blueprints`: creating blueprints (the permission lives in user_authorization, the data
 //!   in device_core);
@@ -15,6 +16,7 @@ mod blueprints;
 mod claim;
 mod denials;
 mod error;
+mod registration;
 mod users;
 
 pub mod providers;

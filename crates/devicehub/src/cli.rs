@@ -37,6 +37,13 @@ pub(crate) enum Command {
         #[command(flatten)]
         database: DatabaseArgs,
     },
+    /// Device tasks on the database (no server needed).
+    Devices {
+        #[command(subcommand)]
+        action: DevicesAction,
+        #[command(flatten)]
+        database: DatabaseArgs,
+    },
     /// Apply, revert or list database migrations.
     Migrate {
         #[command(subcommand)]
@@ -131,6 +138,23 @@ pub(crate) struct ServeArgs {
     /// Refuse claims of serials that were never registered by a manufacturer.
     #[arg(long, env = "DEVICEHUB_REQUIRE_REGISTRATION", default_value = "false", value_parser = BoolishValueParser::new(), action = ArgAction::Set)]
     pub(crate) require_registration: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum DevicesAction {
+    /// Register a factory file (CSV: cpu_serial,hardware_blueprint_version,claim_code) of
+    /// devices, in batched transactions. An empty claim_code registers the device without one.
+    Import {
+        /// The CSV file.
+        #[arg(long)]
+        file: std::path::PathBuf,
+        /// Data rows to pass over first (what a stopped import said it committed).
+        #[arg(long, default_value_t = 0)]
+        skip: u64,
+        /// Rows per transaction.
+        #[arg(long, default_value_t = 1000, value_parser = clap::value_parser!(u32).range(1..=10_000))]
+        batch_size: u32,
+    },
 }
 
 #[derive(Debug, Subcommand)]

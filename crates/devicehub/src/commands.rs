@@ -7,13 +7,16 @@ use std::io::BufRead;
 
 use user_authorization::providers::{self as users, Role};
 
-use crate::cli::{AdminAction, Command, DatabaseArgs, MigrateAction};
+use crate::cli::{AdminAction, Command, DatabaseArgs, DevicesAction, MigrateAction};
 
 pub(crate) fn run(command: Command) -> anyhow::Result<()> {
     match command {
         Command::Serve(args) => crate::server::serve(args),
         Command::Migrate { action, database } => migrate(&action, &database),
         Command::Admin { action, database } => admin(action, &database),
+        Command::Devices { action: DevicesAction::Import { file, skip, batch_size }, database } => {
+            crate::import::import(&file, skip, batch_size as usize, &database)
+        }
     }
 }
 

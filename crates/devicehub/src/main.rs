@@ -8,6 +8,7 @@ mod bootstrap;
 mod cli;
 mod commands;
 mod http;
+mod import;
 mod logging;
 mod routes;
 mod server;

@@ -6,6 +6,5 @@ pub(crate) struct Settings {
     /// `DEVICEHUB_ALLOW_REGISTRATION`: `POST /auth/register` is open.
     pub(crate) allow_registration: bool,
     /// `DEVICEHUB_REQUIRE_REGISTRATION`: claims of never-registered serials are refused.
-    #[allow(dead_code, reason = "read by the claim route")]
     pub(crate) require_registration: bool,
 }

@@ -1,15 +1,21 @@
 //! Request-shape rules that hold for every route: body size limits and the answers for bodies,
 //! queries and paths that cannot be parsed (contract §6: wrong shape → 400, too big → 413).
 
+use std::{
+    pin::Pin,
+    task::{Context, Poll},
+};
+
 use actix_web::{
-    Error, HttpRequest,
+    Error, HttpMessage, HttpRequest,
     body::{EitherBody, MessageBody},
-    dev::{ServiceRequest, ServiceResponse},
-    error::{JsonPayloadError, PathError, QueryPayloadError},
+    dev::{Payload, ServiceRequest, ServiceResponse},
+    error::{JsonPayloadError, PathError, PayloadError, QueryPayloadError},
     http::header,
     middleware::Next,
-    web,
+    web::{self, Bytes},
 };
+use futures_core::Stream;
 
 use super::problem::ApiError;
 
@@ -24,10 +30,11 @@ fn limit_for(path: &str) -> usize {
     if LARGE_BODY_PATHS.contains(&path) { LARGE_BODY_LIMIT } else { BODY_LIMIT }
 }
 
-/// Refuses a request whose declared `Content-Length` is over the limit before any route runs.
-/// Bodies without a length (chunked) are bounded by the JSON extractor's own limit.
+/// The body limit of every route, in one place: a request whose declared `Content-Length` is
+/// over its path's limit is refused before any route runs; a body without a length (chunked)
+/// is counted as it streams in and cut off at the limit (the extractor then answers 413).
 pub(crate) async fn body_size(
-    req: ServiceRequest,
+    mut req: ServiceRequest,
     next: Next<impl MessageBody>,
 ) -> Result<ServiceResponse<EitherBody<impl MessageBody>>, Error> {
     let limit = limit_for(req.path());
@@ -41,18 +48,51 @@ pub(crate) async fn body_size(
             actix_web::ResponseError::error_response(&ApiError::payload_too_large(limit));
         return Ok(req.into_response(response).map_into_right_body());
     }
+    if declared.is_none() {
+        let limited: LimitedStream = Box::pin(Limited { inner: req.take_payload(), left: limit });
+        req.set_payload(Payload::from(limited));
+    }
     Ok(next.call(req).await?.map_into_left_body())
 }
 
-/// JSON bodies: at most [`BODY_LIMIT`], `Content-Type: application/json`, and every parse
-/// failure (syntax, type, missing or unknown field) is a 400 `validation_error`.
+type LimitedStream = Pin<Box<dyn Stream<Item = Result<Bytes, PayloadError>>>>;
+
+/// A request body stream that fails with `Overflow` past `left` bytes.
+struct Limited {
+    inner: Payload,
+    left: usize,
+}
+
+impl Stream for Limited {
+    type Item = Result<Bytes, PayloadError>;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        match Pin::new(&mut self.inner).poll_next(cx) {
+            Poll::Ready(Some(Ok(chunk))) if chunk.len() > self.left => {
+                self.left = 0;
+                Poll::Ready(Some(Err(PayloadError::Overflow)))
+            }
+            Poll::Ready(Some(Ok(chunk))) => {
+                self.left -= chunk.len();
+                Poll::Ready(Some(Ok(chunk)))
+            }
+            other => other,
+        }
+    }
+}
+
+/// JSON bodies: `Content-Type: application/json`, within the path's limit (enforced by
+/// [`body_size`]), and every parse failure (syntax, type, missing or unknown field) is a 400
+/// `validation_error`.
 pub(crate) fn json_config() -> web::JsonConfig {
-    web::JsonConfig::default().limit(BODY_LIMIT).error_handler(json_error)
+    web::JsonConfig::default().limit(LARGE_BODY_LIMIT).error_handler(json_error)
 }
 
 fn json_error(err: JsonPayloadError, req: &HttpRequest) -> Error {
     let api_error = match &err {
-        JsonPayloadError::Overflow { .. } | JsonPayloadError::OverflowKnownLength { .. } => {
+        JsonPayloadError::Overflow { .. }
+        | JsonPayloadError::OverflowKnownLength { .. }
+        | JsonPayloadError::Payload(PayloadError::Overflow) => {
             ApiError::payload_too_large(limit_for(req.path()))
         }
         JsonPayloadError::ContentType => {

@@ -17,7 +17,6 @@ use utoipa::ToSchema;
 /// The machine-readable error codes of contract §6.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
-#[allow(dead_code, reason = "the contract's whole list; domains map onto it as they arrive")]
 pub(crate) enum ErrorCode {
     Unauthorized,
     PermissionDenied,
@@ -70,6 +69,18 @@ pub(crate) struct Problem {
     /// What went wrong, for a person.
     pub(crate) detail: String,
     pub(crate) code: ErrorCode,
+    /// Per-item errors of a bulk request (registrations).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) errors: Option<Vec<ItemErrorBody>>,
+}
+
+/// One refused item of a bulk request.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub(crate) struct ItemErrorBody {
+    /// Its position in the request, from 0.
+    pub(crate) index: usize,
+    pub(crate) code: &'static str,
+    pub(crate) detail: String,
 }
 
 /// An error answer: status, code and a detail safe to show the client.
@@ -79,11 +90,12 @@ pub(crate) struct ApiError {
     code: ErrorCode,
     detail: String,
     retry_after_secs: Option<u64>,
+    errors: Option<Vec<ItemErrorBody>>,
 }
 
 impl ApiError {
     pub(crate) fn new(status: StatusCode, code: ErrorCode, detail: impl Into<String>) -> Self {
-        ApiError { status, code, detail: detail.into(), retry_after_secs: None }
+        ApiError { status, code, detail: detail.into(), retry_after_secs: None, errors: None }
     }
 
     /// 422 `validation_error`: a well-formed value breaks a rule.
@@ -156,6 +168,26 @@ impl ApiError {
         Self::new(StatusCode::INTERNAL_SERVER_ERROR, ErrorCode::Internal, "internal error")
     }
 
+    /// 403 `invalid_claim_code`.
+    pub(crate) fn invalid_claim_code() -> Self {
+        Self::new(
+            StatusCode::FORBIDDEN,
+            ErrorCode::InvalidClaimCode,
+            "this device needs its claim code, and the one given is missing or wrong",
+        )
+    }
+
+    /// Lists the refused items of a bulk request in the body.
+    fn with_items(mut self, errors: &[provisioning::ItemError]) -> Self {
+        self.errors = Some(
+            errors
+                .iter()
+                .map(|e| ItemErrorBody { index: e.index, code: e.code, detail: e.detail.clone() })
+                .collect(),
+        );
+        self
+    }
+
     /// Whether this is a 403 `permission_denied` (device routes audit those).
     pub(crate) fn is_permission_denied(&self) -> bool {
         self.code == ErrorCode::PermissionDenied
@@ -172,6 +204,7 @@ impl ApiError {
             status: self.status.as_u16(),
             detail: self.detail.clone(),
             code: self.code,
+            errors: self.errors.clone(),
         }
     }
 }
@@ -271,6 +304,28 @@ impl From<provisioning::Error> for ApiError {
             claimed @ provisioning::Error::AlreadyClaimed => {
                 Self::new(StatusCode::CONFLICT, ErrorCode::AlreadyClaimed, claimed.to_string())
             }
+            missing @ provisioning::Error::NotRegistered => {
+                Self::new(StatusCode::NOT_FOUND, ErrorCode::NotRegistered, missing.to_string())
+            }
+            provisioning::Error::RateLimited { retry_after_secs } => {
+                ApiError::rate_limited(retry_after_secs)
+            }
+            ref invalid @ provisioning::Error::InvalidItems {
+                unknown_blueprint_only,
+                ref errors,
+            } => {
+                let code = if unknown_blueprint_only {
+                    ErrorCode::UnknownBlueprint
+                } else {
+                    ErrorCode::ValidationError
+                };
+                Self::new(StatusCode::UNPROCESSABLE_ENTITY, code, invalid.to_string())
+                    .with_items(errors)
+            }
+            ref existing @ provisioning::Error::ExistingItems(ref errors) => {
+                ApiError::conflict(existing.to_string()).with_items(errors)
+            }
+            provisioning::Error::Invalid(detail) => ApiError::unprocessable(detail),
             provisioning::Error::Users(err) => err.into(),
             provisioning::Error::Core(err) => err.into(),
             provisioning::Error::Access(err) => err.into(),

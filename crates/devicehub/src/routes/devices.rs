@@ -1,17 +1,23 @@
 //! `/api/v1/devices`: claim, authenticate, read, list, rename, delete.
 
+use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, delete, get, patch, post, web};
 use device_access::providers as access;
 use device_core::providers::{self as core, Credentials, Device, DeviceFilter, DeviceStatus};
-use device_provisioning::providers::{self as provisioning, ClaimRequest};
+use device_provisioning::providers::{
+    self as provisioning, ClaimOutcome, ClaimPolicy, ClaimRequest,
+};
 use foundation::{Db, DeviceId, pagination::PageParams};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use crate::http::{
-    device_call::DeviceCall,
-    json::{List, nullable, timestamp},
-    problem::{ApiError, Problem},
+use crate::{
+    http::{
+        device_call::DeviceCall,
+        json::{List, nullable, timestamp},
+        problem::{ApiError, Problem},
+    },
+    settings::Settings,
 };
 
 /// **Device** of contract §6.
@@ -93,20 +99,22 @@ pub(crate) struct ClaimResponse {
 #[post("/devices/claim")]
 pub(crate) async fn claim(
     call: DeviceCall,
+    settings: web::Data<Settings>,
     body: web::Json<ClaimBody>,
 ) -> Result<HttpResponse, ApiError> {
     let ClaimBody { cpu_serial, hardware_blueprint_version, name, claim_code } = body.into_inner();
     let request = ClaimRequest { cpu_serial, hardware_blueprint_version, name, claim_code };
-    let claimed = call
+    let policy = ClaimPolicy { require_registration: settings.require_registration };
+    let outcome = call
         .write(None, move |tx, who, ctx| {
-            provisioning::provision_new_device(tx, who.user, ctx, &request, &who.actor())
+            provisioning::provision_new_device(tx, who.user, ctx, &request, policy, &who.actor())
         })
         .await?;
-    let status = if claimed.credentials.is_some() {
-        actix_web::http::StatusCode::CREATED
-    } else {
-        actix_web::http::StatusCode::OK
+    let claimed = match outcome {
+        ClaimOutcome::Claimed(claimed) => *claimed,
+        ClaimOutcome::InvalidClaimCode => return Err(ApiError::invalid_claim_code()),
     };
+    let status = if claimed.credentials.is_some() { StatusCode::CREATED } else { StatusCode::OK };
     Ok(HttpResponse::build(status).json(ClaimResponse {
         device: DeviceBody::from(claimed.device),
         credentials: claimed.credentials.map(CredentialsBody::from),

@@ -10,6 +10,7 @@ mod health;
 mod me;
 mod metrics;
 mod organizations;
+mod registrations;
 mod users;
 
 use utoipa_actix_web::{scope, service_config::ServiceConfig};
@@ -43,6 +44,7 @@ pub(crate) fn configure(cfg: &mut ServiceConfig) {
             .service(blueprints::list_blueprints)
             .service(blueprints::get_blueprint)
             .service(devices::claim)
+            .service(registrations::register)
             .service(devices::authenticate)
             .service(devices::list_devices)
             .service(devices::get_device)
