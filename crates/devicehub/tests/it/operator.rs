@@ -25,6 +25,7 @@ fn generated_admin_password_is_printed_once_and_never_logged(backend: Backend) {
     let db = TestDb::fresh(backend);
     let second_db = db.shared();
     let app = without_admin_password(db);
+    app.wait_for_line("It is shown only this once");
     let logs = app.logs();
     let index = logs.iter().position(|l| l.contains("with the password:")).expect("the banner");
     let password = logs[index + 2].trim().to_owned();

@@ -117,22 +117,11 @@ fn request_id_is_echoed_or_generated_and_logged(backend: Backend) {
     let forged = app.get("/healthz").header("x-request-id", "bad id\"}").send().unwrap();
     assert_ne!(forged.headers()["x-request-id"], "bad id\"}");
 
-    let logs = wait_for_log(&app, "trace-me-42");
+    let logs = app.wait_for_line("trace-me-42");
     let line: Value = serde_json::from_str(&logs).expect("JSON log line");
     assert_eq!(line["span"]["request_id"], "trace-me-42");
     assert_eq!(line["fields"]["status"], 200);
-    wait_for_log(&app, &id);
-}
-
-fn wait_for_log(app: &TestApp, needle: &str) -> String {
-    let deadline = Instant::now() + Duration::from_secs(5);
-    loop {
-        if let Some(line) = app.logs().into_iter().find(|l| l.contains(needle)) {
-            return line;
-        }
-        assert!(Instant::now() < deadline, "no log line with {needle}: {:#?}", app.logs());
-        thread::sleep(Duration::from_millis(20));
-    }
+    app.wait_for_line(&id);
 }
 
 fn metrics_count_requests_with_latency_histograms(backend: Backend) {

@@ -130,6 +130,18 @@ impl TestApp {
         Person { id, name: username.to_owned(), token: self.login(username, &password) }
     }
 
+    /// The first line the server printed that holds `needle`, waiting up to 5 s for it.
+    pub(crate) fn wait_for_line(&self, needle: &str) -> String {
+        let deadline = Instant::now() + Duration::from_secs(5);
+        loop {
+            if let Some(line) = self.logs().into_iter().find(|l| l.contains(needle)) {
+                return line;
+            }
+            assert!(Instant::now() < deadline, "no line with {needle:?} in {:#?}", self.logs());
+            thread::sleep(Duration::from_millis(20));
+        }
+    }
+
     /// Every line the server printed so far.
     pub(crate) fn logs(&self) -> Vec<String> {
         self.logs.lock().unwrap().clone()
