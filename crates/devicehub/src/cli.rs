@@ -173,4 +173,14 @@ pub(crate) enum AdminAction {
         #[arg(long)]
         password_stdin: bool,
     },
+    /// Create a hardware blueprint (e.g. before importing a factory file).
+    CreateBlueprint {
+        #[arg(long)]
+        name: String,
+        /// Unique, 1–64 characters without whitespace, e.g. rpi4-b-1.2.
+        #[arg(long)]
+        version: String,
+        #[arg(long)]
+        description: Option<String>,
+    },
 }

@@ -5,6 +5,8 @@ use foundation::{DatabaseUrl, Db, DbError, migrations};
 
 use std::io::BufRead;
 
+use audit::providers::Actor;
+use device_core::providers::NewBlueprint;
 use user_authorization::providers::{self as users, Role};
 
 use crate::cli::{AdminAction, Command, DatabaseArgs, DevicesAction, MigrateAction};
@@ -22,7 +24,30 @@ pub(crate) fn run(command: Command) -> anyhow::Result<()> {
 
 #[allow(clippy::print_stdout)] // this command's output is its answer
 fn admin(action: AdminAction, database: &DatabaseArgs) -> anyhow::Result<()> {
-    let AdminAction::CreateUser { username, email, roles, password_stdin } = action;
+    match action {
+        AdminAction::CreateUser { username, email, roles, password_stdin } => {
+            create_user(username, email, &roles, password_stdin, database)
+        }
+        AdminAction::CreateBlueprint { name, version, description } => {
+            let db = open_and_migrate(database)?;
+            let new = NewBlueprint { name, version, description };
+            let blueprint = db.write_blocking(|tx| {
+                device_core::providers::create_blueprint(tx, &new, &Actor::system())
+            })?;
+            println!("created blueprint {} (id {})", blueprint.version, blueprint.id);
+            Ok(())
+        }
+    }
+}
+
+#[allow(clippy::print_stdout)] // this command's output is its answer
+fn create_user(
+    username: String,
+    email: Option<String>,
+    roles: &[String],
+    password_stdin: bool,
+    database: &DatabaseArgs,
+) -> anyhow::Result<()> {
     let roles = roles.iter().map(|r| r.parse::<Role>()).collect::<Result<Vec<_>, _>>()?;
     let password = if password_stdin {
         let mut line = String::new();

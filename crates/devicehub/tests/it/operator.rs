@@ -13,7 +13,8 @@ use crate::support::{
 
 on_both_backends!(
     generated_admin_password_is_printed_once_and_never_logged,
-    admin_create_user_command
+    admin_create_user_command,
+    admin_create_blueprint_command,
 );
 
 /// The server command with no admin password: one is generated.
@@ -75,4 +76,24 @@ fn admin_create_user_command(backend: Backend) {
         .output()
         .unwrap();
     assert!(!refused.status.success());
+}
+
+fn admin_create_blueprint_command(backend: Backend) {
+    let app = TestApp::start(backend);
+    let create = || {
+        devicehub()
+            .args(["admin", "create-blueprint", "--name", "ESP32", "--version", "esp32-c3-1.0"])
+            .env("DATABASE_URL", &app.db.url)
+            .output()
+            .unwrap()
+    };
+    let created = create();
+    assert!(created.status.success(), "{}", String::from_utf8_lossy(&created.stderr));
+    let token = app.admin_token();
+    let list: Value =
+        app.call(Method::GET, "/api/v1/hardware-blueprints", Some(&token), None).json().unwrap();
+    assert_eq!(list["items"][0]["version"], "esp32-c3-1.0");
+    let again = create();
+    assert!(!again.status.success(), "a version that exists is refused");
+    assert!(String::from_utf8_lossy(&again.stderr).contains("exists"));
 }
