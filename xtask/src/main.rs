@@ -6,7 +6,9 @@
 //!   PostgreSQL (finding or starting a PostgreSQL server first).
 //! - `cargo xtask ci`: formatting, clippy and the test suite, as CI runs them.
 //! - `cargo xtask migrate up|down [--all]|status`: migrations against `DATABASE_URL`.
+//! - `cargo xtask bench-import [--rows N]`: the import's speed on both backends.
 
+mod bench;
 mod postgres;
 
 use std::{
@@ -21,6 +23,7 @@ const USAGE: &str = "usage: cargo xtask <command>
 commands:
   test [--throwaway-pg] [-- ARGS]   run every test on SQLite and PostgreSQL
   ci                                cargo fmt --check, clippy -D warnings, then test
+  bench-import [--rows N]           time devicehub devices import on SQLite and PostgreSQL
   migrate up|down [--all]|status    migrations against DATABASE_URL (default sqlite://devicehub.db)
 ";
 
@@ -39,6 +42,7 @@ fn run(args: Vec<String>) -> anyhow::Result<()> {
     match command {
         "test" => test(rest),
         "ci" => ci(),
+        "bench-import" => bench::import(rest),
         "migrate" => cargo(
             &[&["run", "--quiet", "-p", "devicehub", "--", "migrate"], &strs(rest)[..]].concat(),
         ),
@@ -73,17 +77,15 @@ fn test(args: &[String]) -> anyhow::Result<()> {
     let server = postgres::provide(force_throwaway)?;
     let mut command = Command::new(env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
     command.args(["test", "--workspace", "--"]).args(&passthrough);
-    match &server {
-        postgres::Provided::Url(url) => {
+    match (server.url(), &server) {
+        (Some(url), _) => {
             command.env("TEST_DATABASE_URL", url);
         }
-        postgres::Provided::Throwaway(cluster) => {
-            command.env("TEST_DATABASE_URL", cluster.url());
-        }
-        postgres::Provided::None(why) => {
+        (None, postgres::Provided::None(why)) => {
             eprintln!("xtask: WARNING: PostgreSQL tests are skipped: {why}");
             command.args(["--skip", "postgres"]);
         }
+        (None, _) => bail!("no PostgreSQL URL"),
     }
     let (status, totals) = run_counting(&mut command)?;
     drop(server);
@@ -136,7 +138,7 @@ fn count_before(result: &str, label: &str) -> u64 {
         .unwrap_or(0)
 }
 
-fn cargo(args: &[&str]) -> anyhow::Result<()> {
+pub(crate) fn cargo(args: &[&str]) -> anyhow::Result<()> {
     let cargo = env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let status =
         Command::new(&cargo).args(args).status().with_context(|| format!("run cargo {args:?}"))?;

@@ -22,6 +22,17 @@ pub(crate) enum Provided {
     None(String),
 }
 
+impl Provided {
+    /// The server's URL, when there is one.
+    pub(crate) fn url(&self) -> Option<String> {
+        match self {
+            Provided::Url(url) => Some(url.clone()),
+            Provided::Throwaway(cluster) => Some(cluster.url()),
+            Provided::None(_) => None,
+        }
+    }
+}
+
 pub(crate) fn provide(force_throwaway: bool) -> anyhow::Result<Provided> {
     if !force_throwaway {
         if let Ok(url) = env::var("TEST_DATABASE_URL") {
