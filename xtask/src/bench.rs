@@ -41,7 +41,9 @@ pub(crate) fn import(args: &[String]) -> anyhow::Result<()> {
         }
         None => eprintln!("xtask: PostgreSQL skipped: no server"),
     }
-    println!("\n| backend | {rows} rows | rows/s | re-run (all present) |\n| --- | --- | --- | --- |");
+    println!(
+        "\n| backend | {rows} rows | rows/s | re-run (all present) |\n| --- | --- | --- | --- |"
+    );
     for (backend, (first, again)) in results {
         println!("| {backend} | {first:.1} s | {:.0} | {again:.1} s |", rows as f64 / first);
     }

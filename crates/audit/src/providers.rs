@@ -2,7 +2,7 @@
 
 use chrono::NaiveDateTime;
 use foundation::{
-    DbConn, DeviceId, OrganizationId, Tx, UserId,
+    DbConn, DbError, DeviceId, OrganizationId, Tx, UserId,
     pagination::{Page, PageParams},
 };
 use serde::{Deserialize, Serialize};
@@ -213,13 +213,13 @@ pub enum Visibility {
 }
 
 /// Appends an entry inside the caller's transaction: if the transaction rolls back, so does
-/// the entry. Needs a write transaction; fails only with [`Error::Storage`].
-pub fn record(tx: &mut Tx<'_>, actor: &Actor, entry: NewEntry) -> Result<(), Error> {
+/// the entry. Needs a write transaction; fails only with a storage error.
+pub fn record(tx: &mut Tx<'_>, actor: &Actor, entry: NewEntry) -> Result<(), DbError> {
     store::insert(tx, actor, &entry)
 }
 
 /// Appends many entries inside the caller's transaction, in few statements (bulk imports).
-pub fn record_many(tx: &mut Tx<'_>, actor: &Actor, entries: &[NewEntry]) -> Result<(), Error> {
+pub fn record_many(tx: &mut Tx<'_>, actor: &Actor, entries: &[NewEntry]) -> Result<(), DbError> {
     store::insert_many(tx, actor, entries)
 }
 

@@ -3,7 +3,7 @@
 use chrono::DateTime;
 use diesel::prelude::*;
 use foundation::{
-    DbConn, DeviceId, OrganizationId, Tx, UserId,
+    DbConn, DbError, DeviceId, OrganizationId, Tx, UserId,
     pagination::{Page, PageError, PageParams, Pager, TimeIdKey},
     time,
 };
@@ -28,7 +28,7 @@ fn row<'a>(actor: &'a Actor, entry: &'a NewEntry, at: chrono::NaiveDateTime) -> 
     }
 }
 
-pub(crate) fn insert(tx: &mut Tx<'_>, actor: &Actor, entry: &NewEntry) -> Result<(), Error> {
+pub(crate) fn insert(tx: &mut Tx<'_>, actor: &Actor, entry: &NewEntry) -> Result<(), DbError> {
     diesel::insert_into(a::audit_logs)
         .values(&row(actor, entry, time::now()))
         .execute(&mut **tx)?;
@@ -40,7 +40,7 @@ pub(crate) fn insert_many(
     tx: &mut Tx<'_>,
     actor: &Actor,
     entries: &[NewEntry],
-) -> Result<(), Error> {
+) -> Result<(), DbError> {
     let now = time::now();
     for chunk in entries.chunks(1000) {
         let rows: Vec<NewAuditRow<'_>> = chunk.iter().map(|entry| row(actor, entry, now)).collect();

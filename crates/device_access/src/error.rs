@@ -32,15 +32,6 @@ impl From<diesel::result::Error> for Error {
     }
 }
 
-impl From<audit::providers::Error> for Error {
-    fn from(err: audit::providers::Error) -> Self {
-        match err {
-            audit::providers::Error::Page(page) => Error::Page(page),
-            audit::providers::Error::Storage(db) => Error::Storage(db),
-        }
-    }
-}
-
 impl From<device_core::providers::Error> for Error {
     fn from(err: device_core::providers::Error) -> Self {
         use device_core::providers::Error as Core;

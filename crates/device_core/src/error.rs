@@ -29,15 +29,6 @@ impl From<diesel::result::Error> for Error {
     }
 }
 
-impl From<audit::providers::Error> for Error {
-    fn from(err: audit::providers::Error) -> Self {
-        match err {
-            audit::providers::Error::Page(page) => Error::Page(page),
-            audit::providers::Error::Storage(db) => Error::Storage(db),
-        }
-    }
-}
-
 impl StorageFailure for Error {
     fn storage_error(&self) -> Option<&DbError> {
         match self {

@@ -88,6 +88,26 @@ pub(crate) fn insert_grant(
     }
 }
 
+/// The checks both role changes start with: `user:manage` globally, a known global role, an
+/// existing user.
+fn checked_global_role(
+    tx: &mut Tx<'_>,
+    caller: UserId,
+    user: UserId,
+    role: &str,
+) -> Result<Role, Error> {
+    require(tx, caller, Permission::UserManage, Scope::Global)?;
+    let role = global_role(role)?;
+    require_user(tx, user)?;
+    Ok(role)
+}
+
+fn role_entry(event: EventType, user: UserId, role: Role) -> NewEntry {
+    let verb = if event == EventType::RoleGranted { "granted" } else { "revoked" };
+    NewEntry::new(event, format!("global role {} {verb}", role.as_str()))
+        .with_details(serde_json::json!({ "user_id": user.0, "role": role.as_str() }))
+}
+
 fn global_role(role: &str) -> Result<Role, Error> {
     let role: Role = role.parse()?;
     if role.is_global() {
@@ -112,14 +132,9 @@ pub fn grant_global_role(
     role: &str,
     actor: &Actor,
 ) -> Result<(), Error> {
-    require(tx, caller, Permission::UserManage, Scope::Global)?;
-    let role = global_role(role)?;
-    require_user(tx, user)?;
+    let role = checked_global_role(tx, caller, user, role)?;
     if insert_grant(tx, user, role, None)? {
-        let entry =
-            NewEntry::new(EventType::RoleGranted, format!("global role {} granted", role.as_str()))
-                .with_details(serde_json::json!({ "user_id": user.0, "role": role.as_str() }));
-        audit::providers::record(tx, actor, entry)?;
+        audit::providers::record(tx, actor, role_entry(EventType::RoleGranted, user, role))?;
     }
     Ok(())
 }
@@ -135,9 +150,7 @@ pub fn revoke_global_role(
     role: &str,
     actor: &Actor,
 ) -> Result<(), Error> {
-    require(tx, caller, Permission::UserManage, Scope::Global)?;
-    let role = global_role(role)?;
-    require_user(tx, user)?;
+    let role = checked_global_role(tx, caller, user, role)?;
     let role_id = role_id(tx, role)?;
     let removed = diesel::delete(
         user_roles::table
@@ -149,10 +162,7 @@ pub fn revoke_global_role(
     if removed == 0 {
         return Err(Error::NotFound("role grant"));
     }
-    let entry =
-        NewEntry::new(EventType::RoleRevoked, format!("global role {} revoked", role.as_str()))
-            .with_details(serde_json::json!({ "user_id": user.0, "role": role.as_str() }));
-    audit::providers::record(tx, actor, entry)?;
+    audit::providers::record(tx, actor, role_entry(EventType::RoleRevoked, user, role))?;
     Ok(())
 }
 
