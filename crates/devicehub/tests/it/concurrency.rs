@@ -11,6 +11,7 @@ use crate::{
     support::{
         Backend, Person, TestApp,
         devices::{BLUEPRINT, blueprint, claim, claim_request, device_call},
+        invariants::assert_invariants,
         on_both_backends,
     },
 };
@@ -122,6 +123,7 @@ fn fifty_concurrent_claims_of_one_serial_end_with_one_owner(backend: Backend) {
             "round {round}"
         );
     }
+    assert_invariants(&app.db);
 }
 
 fn owners_leaving_at_once_reset_the_device_once(backend: Backend) {
@@ -176,6 +178,7 @@ fn owners_leaving_at_once_reset_the_device_once(backend: Backend) {
             0
         );
     }
+    assert_invariants(&app.db);
 }
 
 /// Makes every `DEVICE_PROVISIONED` insert fail: the claim's last step.
@@ -232,4 +235,5 @@ fn a_claim_whose_last_step_fails_leaves_nothing(backend: Backend) {
             .count("SELECT COUNT(*) AS n FROM audit_logs WHERE event_type = 'DEVICE_PROVISIONED'"),
         provisioned_before
     );
+    assert_invariants(&app.db);
 }

@@ -13,6 +13,7 @@ use crate::{
     support::{
         Backend, Person, TestApp, World,
         devices::{BLUEPRINT, blueprint, claim, device_call},
+        invariants::assert_invariants,
         on_both_backends,
     },
 };
@@ -231,6 +232,7 @@ fn every_device_endpoint_for_every_caller_and_context(backend: Backend) {
         }
     }
     listing_agrees_with_single_reads(&app, &w, &people, &[personal, in_org]);
+    assert_invariants(&app.db);
 }
 
 /// For every caller and context: `GET /devices` lists exactly the devices `GET /devices/{id}`

@@ -9,6 +9,7 @@ use crate::{
     support::{
         Backend, TestApp, World,
         devices::{BLUEPRINT, authenticate, blueprint, claim, claim_request, device_call},
+        invariants::assert_invariants,
         on_both_backends,
     },
 };
@@ -101,6 +102,7 @@ fn claim_answers_201_then_200_then_409(backend: Backend) {
             .count("SELECT COUNT(*) AS n FROM audit_logs WHERE event_type = 'DEVICE_PROVISIONED'"),
         1
     );
+    assert_invariants(&app.db);
 }
 
 fn claim_refusals_in_context(backend: Backend) {
@@ -261,6 +263,7 @@ fn last_owner_leaving_resets_the_device(backend: Backend) {
         .map(|e| e["event_type"].as_str().unwrap())
         .collect();
     assert_eq!(types, ["DEVICE_PROVISIONED"]);
+    assert_invariants(&app.db);
 }
 
 fn transfer_replaces_every_owner(backend: Backend) {
@@ -333,6 +336,7 @@ fn transfer_replaces_every_owner(backend: Backend) {
         422,
         "validation_error",
     );
+    assert_invariants(&app.db);
 }
 
 fn links_are_granted_changed_and_guarded(backend: Backend) {
@@ -409,6 +413,7 @@ fn links_are_granted_changed_and_guarded(backend: Backend) {
         None,
     );
     assert_problem(rotate, 409, "conflict");
+    assert_invariants(&app.db);
 }
 
 fn deleting_a_user_resets_their_devices(backend: Backend) {
@@ -456,6 +461,7 @@ fn deleting_a_user_resets_their_devices(backend: Backend) {
         )),
         0
     );
+    assert_invariants(&app.db);
 }
 
 fn renaming_and_deleting_follow_the_rules(backend: Backend) {

@@ -12,6 +12,7 @@ mod audit_log;
 mod concurrency;
 mod device_matrix;
 mod devices;
+mod hostile;
 mod identity;
 mod import;
 mod operator;

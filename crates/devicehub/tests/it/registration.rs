@@ -10,6 +10,7 @@ use crate::{
     support::{
         Backend, Person, TestApp, TestDb, World,
         devices::{BLUEPRINT, authenticate, blueprint, device_call},
+        invariants::assert_invariants,
         on_both_backends,
     },
 };
@@ -203,6 +204,7 @@ fn claims_of_registered_devices_need_their_code(backend: Backend) {
         409,
         "already_claimed",
     );
+    assert_invariants(&app.db);
 }
 
 fn wrong_codes_are_throttled_per_serial(backend: Backend) {
@@ -274,6 +276,7 @@ fn concurrent_guesses_never_exceed_five(backend: Backend) {
         count(&app, "SELECT COUNT(*) AS n FROM audit_logs WHERE event_type = 'CLAIM_FAILED'"),
         5
     );
+    assert_invariants(&app.db);
 }
 
 fn unregistered_serials_are_refused_when_registration_is_required(backend: Backend) {
@@ -310,4 +313,5 @@ fn a_reset_device_is_claimed_again_with_its_printed_code(backend: Backend) {
     assert_eq!(again.status(), StatusCode::CREATED, "the printed code stays valid after a reset");
     let body: Value = again.json().unwrap();
     assert_eq!(body["device"]["id"], id);
+    assert_invariants(&app.db);
 }
