@@ -43,7 +43,9 @@ async fn run(args: ServeArgs, db: foundation::Db, metrics: Metrics) -> anyhow::R
             .openapi(http::openapi::base())
             .configure(routes::configure)
             .split_for_parts();
-        app.service(SwaggerUi::new("/docs/{_:.*}").url("/openapi.json", api))
+        let routes = web::Data::new(http::fallback::RouteTable::from_openapi(&api));
+        app.app_data(routes)
+            .service(SwaggerUi::new("/docs/{_:.*}").url("/openapi.json", api))
             .route("/docs", web::get().to(docs_redirect))
             .default_service(web::to(http::fallback::not_found_or_method_not_allowed))
             .wrap(actix_web::middleware::from_fn(http::limits::body_size))

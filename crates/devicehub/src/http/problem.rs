@@ -91,11 +91,19 @@ pub(crate) struct ApiError {
     detail: String,
     retry_after_secs: Option<u64>,
     errors: Option<Vec<ItemErrorBody>>,
+    allow: Option<String>,
 }
 
 impl ApiError {
     pub(crate) fn new(status: StatusCode, code: ErrorCode, detail: impl Into<String>) -> Self {
-        ApiError { status, code, detail: detail.into(), retry_after_secs: None, errors: None }
+        ApiError {
+            status,
+            code,
+            detail: detail.into(),
+            retry_after_secs: None,
+            errors: None,
+            allow: None,
+        }
     }
 
     /// 422 `validation_error`: a well-formed value breaks a rule.
@@ -138,12 +146,15 @@ impl ApiError {
         Self::new(StatusCode::NOT_FOUND, ErrorCode::NotFound, detail)
     }
 
-    pub(crate) fn method_not_allowed() -> Self {
-        Self::new(
+    /// 405 with the `Allow` header listing `allowed`.
+    pub(crate) fn method_not_allowed(allowed: &str) -> Self {
+        let mut err = Self::new(
             StatusCode::METHOD_NOT_ALLOWED,
             ErrorCode::MethodNotAllowed,
-            "this method is not allowed on this path",
-        )
+            format!("this path allows {allowed}"),
+        );
+        err.allow = Some(allowed.to_owned());
+        err
     }
 
     pub(crate) fn payload_too_large(limit: usize) -> Self {
@@ -225,6 +236,9 @@ impl ResponseError for ApiError {
         response.insert_header((header::CONTENT_TYPE, "application/problem+json"));
         if let Some(secs) = self.retry_after_secs {
             response.insert_header((header::RETRY_AFTER, secs.to_string()));
+        }
+        if let Some(allow) = &self.allow {
+            response.insert_header((header::ALLOW, allow.as_str()));
         }
         if self.status == StatusCode::UNAUTHORIZED {
             response.insert_header((header::WWW_AUTHENTICATE, "Bearer"));

@@ -88,9 +88,18 @@ fn unknown_route_is_404_problem(backend: Backend) {
 
 fn wrong_method_is_405_problem(backend: Backend) {
     let app = TestApp::start(backend);
-    assert_problem(app.post("/healthz").send().unwrap(), 405, "method_not_allowed");
+    let post = app.post("/healthz").send().unwrap();
+    assert_eq!(post.headers()["allow"], "GET");
+    assert_problem(post, 405, "method_not_allowed");
     let delete = app.client.delete(app.url("/metrics")).send().unwrap();
     assert_problem(delete, 405, "method_not_allowed");
+    let put = app.client.put(app.url("/api/v1/users/7")).send().unwrap();
+    assert_eq!(put.headers()["allow"], "DELETE, GET, PATCH");
+    assert_problem(put, 405, "method_not_allowed");
+    let trace =
+        app.client.request(reqwest::Method::TRACE, app.url("/api/v1/auth/login")).send().unwrap();
+    assert_eq!(trace.headers()["allow"], "POST");
+    assert_problem(trace, 405, "method_not_allowed");
 }
 
 fn oversized_body_is_413_problem(backend: Backend) {
