@@ -57,8 +57,13 @@ pub(crate) async fn not_found_or_method_not_allowed(
     routes: web::Data<RouteTable>,
 ) -> Result<HttpResponse, ApiError> {
     let allowed = routes.allowed(req.path());
-    if !allowed.is_empty() {
+    // A template may match where the route's own pattern does not (`/devices/abc` against
+    // `/devices/{id:[0-9]+}`): when the method is allowed, the path is what is wrong.
+    if !allowed.is_empty() && !allowed.contains(&req.method().as_str()) {
         return Err(ApiError::method_not_allowed(&allowed.join(", ")));
+    }
+    if !allowed.is_empty() {
+        return Err(ApiError::not_found(format!("no route for {}", req.path())));
     }
     if req.resource_map().has_resource(req.path()) {
         // Undocumented routes (the docs pages, the OpenAPI document) answer GET only.

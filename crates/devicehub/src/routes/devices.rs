@@ -219,7 +219,7 @@ pub(crate) async fn list_devices(
         (status = "default", body = Problem, content_type = "application/problem+json"),
     )
 )]
-#[get("/devices/{id}")]
+#[get("/devices/{id:[0-9]+}")]
 pub(crate) async fn get_device(
     call: DeviceCall,
     id: web::Path<i64>,
@@ -253,7 +253,7 @@ pub(crate) struct UpdateDeviceBody {
         (status = "default", body = Problem, content_type = "application/problem+json"),
     )
 )]
-#[patch("/devices/{id}")]
+#[patch("/devices/{id:[0-9]+}")]
 pub(crate) async fn update_device(
     call: DeviceCall,
     id: web::Path<i64>,
@@ -287,7 +287,7 @@ pub(crate) async fn update_device(
         (status = "default", body = Problem, content_type = "application/problem+json"),
     )
 )]
-#[delete("/devices/{id}")]
+#[delete("/devices/{id:[0-9]+}")]
 pub(crate) async fn delete_device(
     call: DeviceCall,
     id: web::Path<i64>,

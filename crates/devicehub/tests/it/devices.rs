@@ -485,8 +485,15 @@ fn renaming_and_deleting_follow_the_rules(backend: Backend) {
         404,
         "not_found",
     );
+    // A device id is digits: anything else names no route; digits out of range are 400.
     assert_problem(
         device_call(&app, &w.member, "personal", Method::GET, "/api/v1/devices/abc", None),
+        404,
+        "not_found",
+    );
+    let huge = "/api/v1/devices/99999999999999999999";
+    assert_problem(
+        device_call(&app, &w.member, "personal", Method::GET, huge, None),
         400,
         "validation_error",
     );

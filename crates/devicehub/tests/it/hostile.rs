@@ -76,7 +76,7 @@ fn malformed_bytes_and_huge_values_are_400(backend: Backend) {
     );
     assert_problem(nul_serial, 422, "validation_error");
     assert_problem(
-        app.call(Method::GET, "/api/v1/devices/%00", Some(&w.admin.token), None),
+        app.call(Method::GET, "/api/v1/users/%00", Some(&w.admin.token), None),
         400,
         "validation_error",
     );

@@ -29,7 +29,13 @@ fn generated_admin_password_is_printed_once_and_never_logged(backend: Backend) {
     app.wait_for_line("It is shown only this once");
     let logs = app.logs();
     let index = logs.iter().position(|l| l.contains("with the password:")).expect("the banner");
-    let password = logs[index + 2].trim().to_owned();
+    // The banner is on standard error; log lines (standard output) may interleave with it.
+    let password = logs[index + 1..]
+        .iter()
+        .map(|l| l.trim())
+        .find(|l| !l.is_empty() && !l.starts_with('{'))
+        .expect("the password line")
+        .to_owned();
     assert_eq!(password.len(), 24, "{password:?}");
     let json_lines: Vec<&String> = logs.iter().filter(|l| l.starts_with('{')).collect();
     assert!(json_lines.iter().all(|l| !l.contains(&password)), "the password reached the log");
