@@ -4,11 +4,13 @@
 //!
 //! - `cargo xtask test [--throwaway-pg] [-- ARGS]`: the whole test suite on SQLite and
 //!   PostgreSQL (finding or starting a PostgreSQL server first).
-//! - `cargo xtask ci`: formatting, clippy and the test suite, as CI runs them.
+//! - `cargo xtask ci`: formatting, clippy, the test suite and the API fuzz, as CI runs them.
+//! - `cargo xtask fuzz [--examples N]`: schemathesis against the server's own OpenAPI document.
 //! - `cargo xtask migrate up|down [--all]|status`: migrations against `DATABASE_URL`.
 //! - `cargo xtask bench-import [--rows N]`: the import's speed on both backends.
 
 mod bench;
+mod fuzz;
 mod postgres;
 
 use std::{
@@ -22,7 +24,8 @@ const USAGE: &str = "usage: cargo xtask <command>
 
 commands:
   test [--throwaway-pg] [-- ARGS]   run every test on SQLite and PostgreSQL
-  ci                                cargo fmt --check, clippy -D warnings, then test
+  ci                                cargo fmt --check, clippy -D warnings, test, then fuzz
+  fuzz [--examples N]               schemathesis against the server's own /openapi.json
   bench-import [--rows N]           time devicehub devices import on SQLite and PostgreSQL
   migrate up|down [--all]|status    migrations against DATABASE_URL (default sqlite://devicehub.db)
 ";
@@ -43,6 +46,7 @@ fn run(args: Vec<String>) -> anyhow::Result<()> {
         "test" => test(rest),
         "ci" => ci(),
         "bench-import" => bench::import(rest),
+        "fuzz" => fuzz::fuzz(rest),
         "migrate" => cargo(
             &[&["run", "--quiet", "-p", "devicehub", "--", "migrate"], &strs(rest)[..]].concat(),
         ),
@@ -61,7 +65,8 @@ fn strs(args: &[String]) -> Vec<&str> {
 fn ci() -> anyhow::Result<()> {
     cargo(&["fmt", "--all", "--", "--check"])?;
     cargo(&["clippy", "--workspace", "--all-targets", "--", "-D", "warnings"])?;
-    test(&[])
+    test(&[])?;
+    fuzz::fuzz(&[])
 }
 
 /// Runs the workspace tests with `TEST_DATABASE_URL` pointing at a PostgreSQL server: the one

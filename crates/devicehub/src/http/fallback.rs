@@ -32,24 +32,39 @@ impl RouteTable {
         RouteTable(routes)
     }
 
-    /// The methods of the templates `path` matches (`{…}` segments match any segment).
+    /// The methods of the most specific templates `path` matches: `{…}` segments match any
+    /// segment, and a template with more literal segments wins (`/devices/claim` over
+    /// `/devices/{id}`), as it does in routing.
     fn allowed(&self, path: &str) -> Vec<&'static str> {
         let segments: Vec<&str> = path.split('/').collect();
-        let mut allowed: Vec<&'static str> = self
+        let matching: Vec<(usize, &Vec<&'static str>)> = self
             .0
             .iter()
             .filter(|(template, _)| {
                 template.len() == segments.len()
-                    && template.iter().zip(&segments).all(|(t, s)| {
-                        t == s || (t.starts_with('{') && t.ends_with('}') && !s.is_empty())
-                    })
+                    && template
+                        .iter()
+                        .zip(&segments)
+                        .all(|(t, s)| t == s || is_variable(t) && !s.is_empty())
             })
+            .map(|(template, methods)| {
+                (template.iter().filter(|t| !is_variable(t)).count(), methods)
+            })
+            .collect();
+        let best = matching.iter().map(|(literals, _)| *literals).max().unwrap_or(0);
+        let mut allowed: Vec<&'static str> = matching
+            .iter()
+            .filter(|(literals, _)| *literals == best)
             .flat_map(|(_, methods)| methods.iter().copied())
             .collect();
         allowed.sort_unstable();
         allowed.dedup();
         allowed
     }
+}
+
+fn is_variable(segment: &str) -> bool {
+    segment.starts_with('{') && segment.ends_with('}')
 }
 
 pub(crate) async fn not_found_or_method_not_allowed(
@@ -83,7 +98,7 @@ mod tests {
             (vec!["".into(), "devices".into(), "claim".into()], vec!["POST"]),
         ]);
         assert_eq!(table.allowed("/devices/7"), ["GET", "PATCH"]);
-        assert_eq!(table.allowed("/devices/claim"), ["GET", "PATCH", "POST"]);
+        assert_eq!(table.allowed("/devices/claim"), ["POST"]);
         assert!(table.allowed("/devices/7/x").is_empty());
         assert!(table.allowed("/devices/").is_empty());
     }
