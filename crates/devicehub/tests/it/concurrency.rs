@@ -20,6 +20,7 @@ on_both_backends!(
     fifty_concurrent_claims_of_one_serial_end_with_one_owner,
     owners_leaving_at_once_reset_the_device_once,
     a_claim_whose_last_step_fails_leaves_nothing,
+    transfers_grants_and_revokes_racing_keep_every_invariant,
 );
 
 #[test]
@@ -236,4 +237,77 @@ fn a_claim_whose_last_step_fails_leaves_nothing(backend: Backend) {
         provisioned_before
     );
     assert_invariants(&app.db);
+}
+
+/// Runs `calls` at once (after a barrier); returns their statuses in order.
+fn at_once(calls: Vec<Box<dyn FnOnce() -> u16 + Send + '_>>) -> Vec<u16> {
+    let barrier = Barrier::new(calls.len());
+    thread::scope(|s| {
+        let handles: Vec<_> = calls
+            .into_iter()
+            .map(|call| {
+                let barrier = &barrier;
+                s.spawn(move || {
+                    barrier.wait();
+                    call()
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    })
+}
+
+fn transfers_grants_and_revokes_racing_keep_every_invariant(backend: Backend) {
+    let app = TestApp::start(backend);
+    let admin = app.admin_token();
+    blueprint(&app, &admin, BLUEPRINT);
+    let people = users(&app, &admin, "racer", 4);
+    let (a, b, c, d) = (&people[0], &people[1], &people[2], &people[3]);
+    let call = |who: &Person, method: Method, path: String, body: Option<serde_json::Value>| {
+        device_call(&app, who, "personal", method, &path, body.as_ref()).status().as_u16()
+    };
+    for round in 0..8 {
+        let (id, _) = claim(&app, a, "personal", &format!("MIX-{round}"));
+        let base = format!("/api/v1/devices/{id}");
+        assert_eq!(
+            call(a, Method::PUT, format!("{base}/access/{}", b.id), Some(json!({"role": "owner"}))),
+            204
+        );
+        let statuses = at_once(vec![
+            // A transfers to C while B transfers to D: one transfer wins, then the other one's
+            // caller may no longer be an owner.
+            Box::new(|| {
+                call(a, Method::POST, format!("{base}/transfer"), Some(json!({"to_user_id": c.id})))
+            }),
+            Box::new(|| {
+                call(b, Method::POST, format!("{base}/transfer"), Some(json!({"to_user_id": d.id})))
+            }),
+            // Meanwhile B leaves and A grants B viewer.
+            Box::new(|| call(b, Method::DELETE, format!("{base}/access/{}", b.id), None)),
+            Box::new(|| {
+                call(
+                    a,
+                    Method::PUT,
+                    format!("{base}/access/{}", b.id),
+                    Some(json!({"role": "viewer"})),
+                )
+            }),
+        ]);
+        for status in &statuses {
+            assert!([200, 204, 403, 404, 409].contains(status), "round {round}: {statuses:?}");
+        }
+        assert!(statuses[..2].contains(&200), "round {round}: one transfer succeeds: {statuses:?}");
+        let owners = app.db.count(&format!(
+            "SELECT COUNT(*) AS n FROM user_devices WHERE device_id = {id} AND role = 'owner'"
+        ));
+        let active = app.db.count(&format!(
+            "SELECT COUNT(*) AS n FROM devices WHERE id = {id} AND status = 'active'"
+        ));
+        assert_eq!(
+            (active, owners),
+            (1, 1),
+            "round {round}: one owner after the race: {statuses:?}"
+        );
+        assert_invariants(&app.db);
+    }
 }
