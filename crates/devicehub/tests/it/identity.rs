@@ -15,6 +15,7 @@ use crate::{
 };
 
 on_both_backends!(
+    tokens_live_as_long_as_the_contract_says,
     login_ignores_username_case_and_logout_revokes,
     failed_logins_are_throttled_per_username_and_per_peer,
     deactivation_and_revocation_apply_on_the_next_request,
@@ -428,4 +429,49 @@ fn me_shows_roles_and_organizations(backend: Backend) {
     );
     let admin = json_of(app.call(Method::GET, "/api/v1/me", Some(&w.admin.token), None));
     assert_eq!(admin["global_roles"], json!(["admin", "member"]));
+}
+
+fn instant(value: &Value) -> chrono::DateTime<chrono::FixedOffset> {
+    chrono::DateTime::parse_from_rfc3339(value.as_str().unwrap()).unwrap()
+}
+
+fn tokens_live_as_long_as_the_contract_says(backend: Backend) {
+    let app = TestApp::start(backend);
+    let session = app.admin_token();
+    let created = app.call(
+        Method::POST,
+        "/api/v1/me/tokens",
+        Some(&session),
+        Some(&json!({"name": "ci", "expires_in_days": 30})),
+    );
+    let api_token = json_of(created)["token"].as_str().unwrap().to_owned();
+    let listed = json_of(app.call(Method::GET, "/api/v1/me/tokens", Some(&session), None));
+    for (item, lifetime) in listed["items"].as_array().unwrap().iter().zip([24, 30 * 24]) {
+        let life = instant(&item["expires_at"]) - instant(&item["created_at"]);
+        let hours = life.num_minutes() as f64 / 60.0;
+        assert!(
+            (hours - f64::from(lifetime)).abs() < 0.1,
+            "{item}: {hours} h, expected {lifetime} h"
+        );
+    }
+    let forever = app.call(
+        Method::POST,
+        "/api/v1/me/tokens",
+        Some(&session),
+        Some(&json!({"name": "forever"})),
+    );
+    assert_eq!(json_of(forever)["expires_at"], Value::Null);
+
+    // An expired token is refused on the next request: age it in the database.
+    assert_eq!(app.call(Method::GET, "/api/v1/me", Some(&api_token), None).status(), 200);
+    app.db.execute(&match backend {
+        Backend::Sqlite => "UPDATE api_tokens SET expires_at = datetime('now', '-1 minute') WHERE name = 'ci'",
+        Backend::Postgres => "UPDATE api_tokens SET expires_at = now() at time zone 'utc' - interval '1 minute' WHERE name = 'ci'",
+    });
+    assert_problem(
+        app.call(Method::GET, "/api/v1/me", Some(&api_token), None),
+        401,
+        "unauthorized",
+    );
+    assert_eq!(app.call(Method::GET, "/api/v1/me", Some(&session), None).status(), 200);
 }
