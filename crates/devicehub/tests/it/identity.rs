@@ -464,7 +464,7 @@ fn tokens_live_as_long_as_the_contract_says(backend: Backend) {
 
     // An expired token is refused on the next request: age it in the database.
     assert_eq!(app.call(Method::GET, "/api/v1/me", Some(&api_token), None).status(), 200);
-    app.db.execute(&match backend {
+    app.db.execute(match backend {
         Backend::Sqlite => "UPDATE api_tokens SET expires_at = datetime('now', '-1 minute') WHERE name = 'ci'",
         Backend::Postgres => "UPDATE api_tokens SET expires_at = now() at time zone 'utc' - interval '1 minute' WHERE name = 'ci'",
     });
