@@ -89,6 +89,53 @@ impl<'w> Case<'w> {
 
 on_both_backends!(every_identity_endpoint_refuses_whom_it_must);
 
+/// Operations anyone may call (no token), tested in their own modules.
+const PUBLIC: [(&str, &str); 7] = [
+    ("GET", "/healthz"),
+    ("GET", "/readyz"),
+    ("GET", "/metrics"),
+    ("POST", "/api/v1/auth/login"),
+    ("POST", "/api/v1/auth/register"),
+    ("POST", "/api/v1/devices/authenticate"),
+    ("GET", "/openapi.json"),
+];
+
+/// The OpenAPI path template a concrete path is an instance of.
+fn template_of<'t>(templates: &'t [String], path: &str) -> Option<&'t String> {
+    let path = path.split('?').next().unwrap_or(path);
+    let segments: Vec<&str> = path.split('/').collect();
+    templates.iter().find(|t| {
+        let parts: Vec<&str> = t.split('/').collect();
+        parts.len() == segments.len()
+            && parts.iter().zip(&segments).all(|(p, s)| p == s || p.starts_with('{'))
+    })
+}
+
+/// Every operation the server documents must be walked by an authorization test (here or in
+/// `device_matrix.rs`) or be public: a new endpoint without rows fails this.
+fn assert_every_operation_is_covered(app: &TestApp, cases: &[Case<'_>]) {
+    let doc: Value = app.get("/openapi.json").send().unwrap().json().unwrap();
+    let paths = doc["paths"].as_object().unwrap();
+    let templates: Vec<String> = paths.keys().cloned().collect();
+    let mut covered: std::collections::BTreeSet<(String, String)> = cases
+        .iter()
+        .filter_map(|c| template_of(&templates, &c.path).map(|t| (c.method.to_string(), t.clone())))
+        .collect();
+    covered
+        .extend(crate::device_matrix::COVERED.iter().map(|(m, p)| (m.to_string(), p.to_string())));
+    covered.extend(PUBLIC.iter().map(|(m, p)| (m.to_string(), p.to_string())));
+    let mut missing = Vec::new();
+    for (path, item) in paths {
+        for method in item.as_object().unwrap().keys() {
+            let method = method.to_uppercase();
+            if !covered.contains(&(method.clone(), path.clone())) {
+                missing.push(format!("{method} {path}"));
+            }
+        }
+    }
+    assert!(missing.is_empty(), "operations no authorization test walks: {missing:?}");
+}
+
 fn every_identity_endpoint_refuses_whom_it_must(backend: Backend) {
     let app = TestApp::start(backend);
     let w = World::build(&app);
@@ -164,9 +211,22 @@ fn every_identity_endpoint_refuses_whom_it_must(backend: Backend) {
         Case::new(Method::GET, "/api/v1/audit-logs", &w.admin, 200).context(a),
         Case::new(Method::DELETE, format!("/api/v1/users/{}", victim.id), &w.admin, 204)
             .refusing(&not_user_managers),
+        Case::new(Method::POST, "/api/v1/hardware-blueprints", &w.admin, 201)
+            .body(json!({"name": "Board", "version": "board-2"}))
+            .refusing(&[&w.member, &w.a_admin, &w.auditor]),
+        Case::new(Method::GET, "/api/v1/hardware-blueprints", &w.member, 200),
+        Case::new(Method::GET, "/api/v1/hardware-blueprints/1", &w.member, 200),
+        Case::new(Method::POST, "/api/v1/devices/registrations", &w.admin, 201)
+            .body(json!({"devices": [{"cpu_serial": "ACC-1", "hardware_blueprint_version": "board-2"}]}))
+            .refusing(&[&w.member, &w.a_admin, &w.b_admin, &w.auditor]),
+        Case::new(Method::POST, "/api/v1/devices/claim", &w.a_operator, 201)
+            .body(json!({"cpu_serial": "ACC-2", "hardware_blueprint_version": "board-2"}))
+            .context(a)
+            .refusing(&[&w.member, &w.b_admin, &w.a_viewer, &w.auditor]),
         Case::new(Method::POST, "/api/v1/auth/logout", &w.member, 204),
     ];
     for case in &cases {
         case.check(&app);
     }
+    assert_every_operation_is_covered(&app, &cases);
 }

@@ -82,6 +82,19 @@ struct Endpoint {
     allowed_status: u16,
 }
 
+/// The operations (method, OpenAPI path) this module walks for every caller and context.
+pub(crate) const COVERED: [(&str, &str); 9] = [
+    ("GET", "/api/v1/devices"),
+    ("GET", "/api/v1/devices/{id}"),
+    ("PATCH", "/api/v1/devices/{id}"),
+    ("DELETE", "/api/v1/devices/{id}"),
+    ("GET", "/api/v1/devices/{id}/access"),
+    ("PUT", "/api/v1/devices/{id}/access/{user_id}"),
+    ("DELETE", "/api/v1/devices/{id}/access/{user_id}"),
+    ("POST", "/api/v1/devices/{id}/transfer"),
+    ("POST", "/api/v1/devices/{id}/credentials/rotate"),
+];
+
 /// `outsider` has no link to the device and is not one of the callers.
 fn endpoints(device: i64, owner: &Person, outsider: &Person) -> Vec<Endpoint> {
     let base = format!("/api/v1/devices/{device}");
