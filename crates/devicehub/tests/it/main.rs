@@ -15,6 +15,7 @@ mod devices;
 mod hostile;
 mod identity;
 mod import;
+mod model;
 mod operator;
 mod organizations;
 mod registration;
