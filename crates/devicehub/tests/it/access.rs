@@ -1,6 +1,7 @@
 //! Every endpoint of the identity, organization and audit areas, called by an allowed caller
-//! and by every kind of caller that must be refused: no token, a wrong token, a plain member,
-//! another organization's admin (and the other roles that lack the permission).
+//! and by every kind of caller that must be refused: no token, a wrong token, a deactivated
+//! user, a plain member, another organization's admin (and the other roles that lack the
+//! permission).
 
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
@@ -65,9 +66,10 @@ impl<'w> Case<'w> {
         request.send().unwrap()
     }
 
-    fn check(&self, app: &TestApp) {
+    /// `deactivated` is the token of a deactivated user: refused like no token at all.
+    fn check(&self, app: &TestApp, deactivated: &str) {
         let what = format!("{} {} (context {:?})", self.method, self.path, self.context);
-        for token in [None, Some(WRONG_TOKEN)] {
+        for token in [None, Some(WRONG_TOKEN), Some(deactivated)] {
             let response = self.send(app, token);
             assert_eq!(response.status(), StatusCode::UNAUTHORIZED, "{what} with {token:?}");
             assert_problem(response, 401, "unauthorized");
@@ -140,6 +142,10 @@ fn every_identity_endpoint_refuses_whom_it_must(backend: Backend) {
     let app = TestApp::start(backend);
     let w = World::build(&app);
     let victim = app.user(&w.admin.token, "victim");
+    let sleeper = app.user(&w.admin.token, "sleeper");
+    let off = json!({"is_active": false});
+    let path = format!("/api/v1/users/{}", sleeper.id);
+    assert_eq!(app.call(Method::PATCH, &path, Some(&w.admin.token), Some(&off)).status(), 200);
     let (a, b) = (w.org_a, w.org_b);
     let not_user_managers = [&w.member, &w.a_admin, &w.b_admin, &w.auditor];
     let not_org_a_managers = [&w.member, &w.b_admin, &w.a_operator, &w.a_viewer, &w.auditor];
@@ -226,7 +232,7 @@ fn every_identity_endpoint_refuses_whom_it_must(backend: Backend) {
         Case::new(Method::POST, "/api/v1/auth/logout", &w.member, 204),
     ];
     for case in &cases {
-        case.check(&app);
+        case.check(&app, &sleeper.token);
     }
     assert_every_operation_is_covered(&app, &cases);
 }

@@ -1,5 +1,6 @@
-//! Every device endpoint, for every kind of caller, in every context, against what contract §4
-//! says; and the listing in each context against the single-device read.
+//! Every device endpoint, for every kind of caller (and a deactivated user, refused 401
+//! everywhere), in every context, against what contract §4 says; and the listing in each
+//! context against the single-device read.
 //!
 //! The expectation is written from the contract's tables (`expected` below), not from the code.
 
@@ -185,6 +186,17 @@ fn every_device_endpoint_for_every_caller_and_context(backend: Backend) {
             assert_eq!(response.status(), 204);
         }
     }
+    // A deactivated user keeps a viewer link to both devices and is refused everything.
+    let sleeper = app.user(&w.admin.token, "sleeper");
+    for (device, ctx, by) in [(personal, "personal", &people[0]), (in_org, a.as_str(), &w.a_admin)]
+    {
+        let path = format!("/api/v1/devices/{device}/access/{}", sleeper.id);
+        let response =
+            device_call(&app, by, ctx, Method::PUT, &path, Some(&json!({"role": "viewer"})));
+        assert_eq!(response.status(), 204);
+    }
+    let path = format!("/api/v1/users/{}", sleeper.id);
+    app.call(Method::PATCH, &path, Some(&w.admin.token), Some(&json!({"is_active": false})));
     // owner1 is now a co-owner of the org device with org A's admin; remove the admin's link so
     // owner1 is its only owner (the admin keeps access through the organization).
     let path = format!("/api/v1/devices/{in_org}/access/{}", w.a_admin.id);
@@ -194,6 +206,27 @@ fn every_device_endpoint_for_every_caller_and_context(backend: Backend) {
     let mut denials = 0;
     let denied_before = denied_rows(&app);
     for (device, org) in [(personal, None), (in_org, Some(Org::A))] {
+        for ctx in [Ctx::Personal, Ctx::OrgA, Ctx::OrgB, Ctx::Global] {
+            let header = context_header(ctx, &w);
+            for endpoint in endpoints(device, &people[0], &people[2]) {
+                let deactivated = device_call(
+                    &app,
+                    &sleeper,
+                    &header,
+                    endpoint.method.clone(),
+                    &endpoint.path,
+                    endpoint.body.as_ref(),
+                );
+                if deactivated.status() != 401 {
+                    mismatches.push(format!(
+                        "{} {} as a deactivated user: {}",
+                        endpoint.method,
+                        endpoint.path,
+                        deactivated.status()
+                    ));
+                }
+            }
+        }
         for (who, kind) in callers(&w, &people) {
             for ctx in [Ctx::Personal, Ctx::OrgA, Ctx::OrgB, Ctx::Global] {
                 let header = context_header(ctx, &w);
