@@ -6,9 +6,10 @@
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
-use crate::{
-    server::assert_problem,
-    support::{Backend, Person, TestApp, World, on_both_backends},
+use crate::support::{
+    Backend, Person, TestApp, World,
+    matrix::{Cell, check_table},
+    on_both_backends,
 };
 
 const WRONG_TOKEN: &str = "dh_0000000000000000000000000000000000000000000000000000000000000000";
@@ -66,18 +67,42 @@ impl<'w> Case<'w> {
         request.send().unwrap()
     }
 
-    /// `deactivated` is the token of a deactivated user: refused like no token at all.
-    fn check(&self, app: &TestApp, deactivated: &str) {
+    /// Walks the case: no token, a wrong token and a deactivated user's token get 401, the
+    /// refused callers 403, the allowed one its status. Returns the walked cells.
+    fn check(
+        &self,
+        app: &TestApp,
+        deactivated: &Person,
+        templates: &[String],
+        contexts: &[(String, &str)],
+    ) -> Vec<Cell> {
         let what = format!("{} {} (context {:?})", self.method, self.path, self.context);
-        for token in [None, Some(WRONG_TOKEN), Some(deactivated)] {
+        let operation = match template_of(templates, &self.path) {
+            Some(template) => format!("{} {template}", self.method),
+            None => panic!("{what} is no documented operation"),
+        };
+        let context = match &self.context {
+            None => "(none)",
+            Some(c) => contexts.iter().find(|(v, _)| v == c).map_or("?", |(_, label)| label),
+        };
+        let mut cells = Vec::new();
+        for (token, caller) in [
+            (None, "anonymous"),
+            (Some(WRONG_TOKEN), "wrong_token"),
+            (Some(deactivated.token.as_str()), "deactivated"),
+        ] {
             let response = self.send(app, token);
-            assert_eq!(response.status(), StatusCode::UNAUTHORIZED, "{what} with {token:?}");
-            assert_problem(response, 401, "unauthorized");
+            assert_eq!(response.status(), StatusCode::UNAUTHORIZED, "{what} as {caller}");
+            let cell = Cell::of(&operation, caller, context, response);
+            assert_eq!(cell.code, "unauthorized", "{what} as {caller}");
+            cells.push(cell);
         }
         for person in &self.refused {
             let response = self.send(app, Some(&person.token));
             assert_eq!(response.status().as_u16(), 403, "{what} as {}", person.name);
-            assert_problem(response, 403, "permission_denied");
+            let cell = Cell::of(&operation, &person.name, context, response);
+            assert_eq!(cell.code, "permission_denied", "{what} as {}", person.name);
+            cells.push(cell);
         }
         let response = self.send(app, Some(&self.allowed.token));
         assert_eq!(
@@ -86,6 +111,8 @@ impl<'w> Case<'w> {
             "{what} as {}",
             self.allowed.name
         );
+        cells.push(Cell::of(&operation, &self.allowed.name, context, response));
+        cells
     }
 }
 
@@ -231,8 +258,12 @@ fn every_identity_endpoint_refuses_whom_it_must(backend: Backend) {
             .refusing(&[&w.member, &w.b_admin, &w.a_viewer, &w.auditor]),
         Case::new(Method::POST, "/api/v1/auth/logout", &w.member, 204),
     ];
-    for case in &cases {
-        case.check(&app, &sleeper.token);
-    }
+    let doc: Value = app.get("/openapi.json").send().unwrap().json().unwrap();
+    let templates: Vec<String> = doc["paths"].as_object().unwrap().keys().cloned().collect();
+    let contexts =
+        [(a.to_string(), "org_a"), (b.to_string(), "org_b"), ("global".to_owned(), "global")];
+    let cells: Vec<Cell> =
+        cases.iter().flat_map(|case| case.check(&app, &sleeper, &templates, &contexts)).collect();
+    check_table("identity", backend, &cells);
     assert_every_operation_is_covered(&app, &cases);
 }

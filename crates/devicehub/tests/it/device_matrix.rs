@@ -15,6 +15,7 @@ use crate::{
         Backend, Person, TestApp, World,
         devices::{BLUEPRINT, blueprint, claim, device_call},
         invariants::assert_invariants,
+        matrix::{Cell, check_table},
         on_both_backends,
     },
 };
@@ -77,6 +78,8 @@ fn expected(kind: Kind, ctx: Ctx, device_org: Option<Org>, action: Action) -> bo
 struct Endpoint {
     method: Method,
     path: String,
+    /// The operation with placeholders instead of ids, for the matrix file.
+    label: String,
     body: Option<Value>,
     action: Action,
     /// The status an allowed call answers.
@@ -96,13 +99,21 @@ pub(crate) const COVERED: [(&str, &str); 9] = [
     ("POST", "/api/v1/devices/{id}/credentials/rotate"),
 ];
 
-/// `outsider` has no link to the device and is not one of the callers.
-fn endpoints(device: i64, owner: &Person, outsider: &Person) -> Vec<Endpoint> {
+/// `outsider` has no link to the device and is not one of the callers; `name` is the
+/// device's placeholder in the matrix file.
+fn endpoints(device: i64, name: &str, owner: &Person, outsider: &Person) -> Vec<Endpoint> {
     let base = format!("/api/v1/devices/{device}");
-    let e =
-        |method: Method, path: String, body: Option<Value>, action: Action, allowed_status: u16| {
-            Endpoint { method, path, body, action, allowed_status }
-        };
+    let e = |method: Method,
+             path: String,
+             body: Option<Value>,
+             action: Action,
+             allowed_status: u16| {
+        let label = path
+            .replace(&base, &format!("/api/v1/devices/{{{name}}}"))
+            .replace(&format!("/{}", owner.id), "/{owner}")
+            .replace(&format!("/{}", outsider.id), "/{outsider}");
+        Endpoint { label: format!("{method} {label}"), method, path, body, action, allowed_status }
+    };
     vec![
         e(Method::GET, base.clone(), None, Action::Read, 200),
         e(Method::PATCH, base.clone(), Some(json!({"name": "matrix"})), Action::Update, 200),
@@ -127,6 +138,19 @@ fn endpoints(device: i64, owner: &Person, outsider: &Person) -> Vec<Endpoint> {
         ),
         e(Method::POST, format!("{base}/credentials/rotate"), None, Action::Update, 200),
     ]
+}
+
+fn device_name(org: Option<Org>) -> &'static str {
+    if org.is_some() { "org_a_device" } else { "personal_device" }
+}
+
+fn context_label(ctx: Ctx) -> &'static str {
+    match ctx {
+        Ctx::Personal => "personal",
+        Ctx::OrgA => "org_a",
+        Ctx::OrgB => "org_b",
+        Ctx::Global => "global",
+    }
 }
 
 fn context_header(ctx: Ctx, w: &World) -> String {
@@ -203,12 +227,13 @@ fn every_device_endpoint_for_every_caller_and_context(backend: Backend) {
     assert_eq!(device_call(&app, &w.a_admin, &a, Method::DELETE, &path, None).status(), 204);
 
     let mut mismatches = Vec::new();
+    let mut cells = Vec::new();
     let mut denials = 0;
     let denied_before = denied_rows(&app);
     for (device, org) in [(personal, None), (in_org, Some(Org::A))] {
         for ctx in [Ctx::Personal, Ctx::OrgA, Ctx::OrgB, Ctx::Global] {
             let header = context_header(ctx, &w);
-            for endpoint in endpoints(device, &people[0], &people[2]) {
+            for endpoint in endpoints(device, device_name(org), &people[0], &people[2]) {
                 let deactivated = device_call(
                     &app,
                     &sleeper,
@@ -225,12 +250,18 @@ fn every_device_endpoint_for_every_caller_and_context(backend: Backend) {
                         deactivated.status()
                     ));
                 }
+                cells.push(Cell::of(
+                    &endpoint.label,
+                    "deactivated",
+                    context_label(ctx),
+                    deactivated,
+                ));
             }
         }
         for (who, kind) in callers(&w, &people) {
             for ctx in [Ctx::Personal, Ctx::OrgA, Ctx::OrgB, Ctx::Global] {
                 let header = context_header(ctx, &w);
-                for endpoint in endpoints(device, &people[0], &people[2]) {
+                for endpoint in endpoints(device, device_name(org), &people[0], &people[2]) {
                     let allowed = expected(kind, ctx, org, endpoint.action);
                     let response = device_call(
                         &app,
@@ -240,17 +271,18 @@ fn every_device_endpoint_for_every_caller_and_context(backend: Backend) {
                         &endpoint.path,
                         endpoint.body.as_ref(),
                     );
-                    let status = response.status().as_u16();
+                    let cell = Cell::of(&endpoint.label, &who.name, context_label(ctx), response);
                     let want = if allowed { endpoint.allowed_status } else { 403 };
-                    if status != want {
+                    if cell.status != want {
                         mismatches.push(format!(
-                            "{} {} as {} in {ctx:?}: {status}, expected {want}",
-                            endpoint.method, endpoint.path, who.name
+                            "{} {} as {} in {ctx:?}: {}, expected {want}",
+                            endpoint.method, endpoint.path, who.name, cell.status
                         ));
                     } else if !allowed {
                         denials += 1;
-                        assert_problem(response, 403, "permission_denied");
+                        assert_eq!(cell.code, "permission_denied", "{}", endpoint.label);
                     }
+                    cells.push(cell);
                 }
             }
         }
@@ -262,6 +294,7 @@ fn every_device_endpoint_for_every_caller_and_context(backend: Backend) {
         mismatches.join("\n")
     );
     assert_eq!(denied_rows(&app) - denied_before, denials, "every 403 writes ACCESS_DENIED");
+    check_table("devices", backend, &cells);
 
     // A device that does not exist is 404 in every context, for everyone.
     for (who, _) in callers(&w, &people) {
@@ -355,28 +388,32 @@ fn delete_rule_for_every_caller_and_context(backend: Backend) {
         id
     };
     let mut mismatches = Vec::new();
+    let mut cells = Vec::new();
     for org in [None, Some(Org::A)] {
         let in_org_a = org.is_some();
         let mut device = fresh_device(in_org_a);
+        let operation = format!("DELETE /api/v1/devices/{{{}}}", device_name(org));
         for (who, kind) in callers(&w, &people) {
             for ctx in [Ctx::Personal, Ctx::OrgA, Ctx::OrgB, Ctx::Global] {
                 let allowed = expected(kind, ctx, org, Action::Delete);
                 let path = format!("/api/v1/devices/{device}");
-                let status =
-                    device_call(&app, who, &context_header(ctx, &w), Method::DELETE, &path, None)
-                        .status();
+                let response =
+                    device_call(&app, who, &context_header(ctx, &w), Method::DELETE, &path, None);
+                let cell = Cell::of(&operation, &who.name, context_label(ctx), response);
                 let want = if allowed { 204 } else { 403 };
-                if status.as_u16() != want {
+                if cell.status != want {
                     mismatches.push(format!(
-                        "DELETE as {} in {ctx:?} (org A: {in_org_a}): {status}",
-                        who.name
+                        "DELETE as {} in {ctx:?} (org A: {in_org_a}): {}",
+                        who.name, cell.status
                     ));
                 }
-                if status.as_u16() == 204 {
+                if cell.status == 204 {
                     device = fresh_device(in_org_a);
                 }
+                cells.push(cell);
             }
         }
     }
     assert!(mismatches.is_empty(), "{}", mismatches.join("\n"));
+    check_table("device-deletes", backend, &cells);
 }

@@ -6,6 +6,7 @@ pub(crate) mod app;
 pub(crate) mod database;
 pub(crate) mod devices;
 pub(crate) mod invariants;
+pub(crate) mod matrix;
 pub(crate) mod proxy;
 pub(crate) mod world;
 
