@@ -2,7 +2,8 @@
 //!
 //! `Model` is a plain, obviously-correct restatement of contract §3–§5 for four users, one
 //! organization and two serials. proptest generates sequences of operations (claim, grant,
-//! revoke, self-removal, transfer, deactivate, reactivate, delete user); each is applied to the
+//! revoke, self-removal, transfer, deactivate, reactivate, delete user, remove and add
+//! organization members); each is applied to the
 //! model and to the server, and after every step the two must agree on the operation's status,
 //! on every read decision and every update decision (each user × device × context, the latter
 //! through `GET /devices/{id}/access`, whose links must equal the model's), on every listing,
@@ -34,6 +35,8 @@ const SERIALS: usize = 2;
 /// User 3 is the organization's `org_admin`, user 2 its `org_viewer`; 0 and 1 are outsiders.
 const ORG_ROLES: [Option<OrgRole>; USERS] =
     [None, None, Some(OrgRole::Viewer), Some(OrgRole::Admin)];
+/// The user who manages the organization's members in the model's operations.
+const ORG_ADMIN: usize = 3;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum OrgRole {
@@ -62,12 +65,45 @@ enum Action {
 
 #[derive(Debug, Clone)]
 enum Op {
-    Claim { user: usize, serial: usize, in_org: bool },
-    Grant { actor: usize, serial: usize, target: usize, owner: bool, in_org: bool },
-    Revoke { actor: usize, serial: usize, target: usize, in_org: bool },
-    Transfer { actor: usize, serial: usize, to: usize, in_org: bool },
-    SetActive { user: usize, active: bool },
-    DeleteUser { user: usize },
+    Claim {
+        user: usize,
+        serial: usize,
+        in_org: bool,
+    },
+    Grant {
+        actor: usize,
+        serial: usize,
+        target: usize,
+        owner: bool,
+        in_org: bool,
+    },
+    Revoke {
+        actor: usize,
+        serial: usize,
+        target: usize,
+        in_org: bool,
+    },
+    Transfer {
+        actor: usize,
+        serial: usize,
+        to: usize,
+        in_org: bool,
+    },
+    SetActive {
+        user: usize,
+        active: bool,
+    },
+    DeleteUser {
+        user: usize,
+    },
+    /// The organization's admin (user 3) removes `user` from the organization.
+    RemoveMember {
+        user: usize,
+    },
+    /// The organization's admin (user 3) makes `user` an `org_viewer`.
+    AddViewer {
+        user: usize,
+    },
 }
 
 fn op() -> impl Strategy<Value = Op> {
@@ -82,7 +118,9 @@ fn op() -> impl Strategy<Value = Op> {
         2 => (u.clone(), s.clone(), u.clone(), any::<bool>())
             .prop_map(|(actor, serial, to, in_org)| Op::Transfer { actor, serial, to, in_org }),
         1 => (u.clone(), any::<bool>()).prop_map(|(user, active)| Op::SetActive { user, active }),
-        1 => u.prop_map(|user| Op::DeleteUser { user }),
+        1 => u.clone().prop_map(|user| Op::DeleteUser { user }),
+        1 => u.clone().prop_map(|user| Op::RemoveMember { user }),
+        1 => u.prop_map(|user| Op::AddViewer { user }),
     ]
 }
 
@@ -280,6 +318,31 @@ impl Model {
                 self.active[user] = active;
                 200
             }
+            Op::RemoveMember { user } => {
+                if !self.can_act(ORG_ADMIN) {
+                    return Some(401);
+                }
+                if self.org_role[ORG_ADMIN] != Some(OrgRole::Admin) {
+                    return Some(403); // not under /devices: no ACCESS_DENIED row
+                }
+                if self.org_role[user].take().is_none() {
+                    return Some(404);
+                }
+                204
+            }
+            Op::AddViewer { user } => {
+                if !self.can_act(ORG_ADMIN) {
+                    return Some(401);
+                }
+                if self.org_role[ORG_ADMIN] != Some(OrgRole::Admin) {
+                    return Some(403);
+                }
+                if self.deleted[user] {
+                    return Some(404);
+                }
+                self.org_role[user] = Some(OrgRole::Viewer);
+                204
+            }
             Op::DeleteUser { user } => {
                 if self.deleted[user] {
                     return Some(404);
@@ -395,6 +458,19 @@ impl<'a> Fixture<'a> {
             Op::DeleteUser { user } => {
                 let path = format!("/api/v1/users/{}", self.users[user].id);
                 self.app.call(Method::DELETE, &path, Some(self.admin), None).status().as_u16()
+            }
+            Op::RemoveMember { user } => {
+                let path =
+                    format!("/api/v1/organizations/{}/members/{}", self.org, self.users[user].id);
+                let by = &self.users[ORG_ADMIN].token;
+                self.app.call(Method::DELETE, &path, Some(by), None).status().as_u16()
+            }
+            Op::AddViewer { user } => {
+                let path =
+                    format!("/api/v1/organizations/{}/members/{}", self.org, self.users[user].id);
+                let by = &self.users[ORG_ADMIN].token;
+                let body = json!({"role": "org_viewer"});
+                self.app.call(Method::PUT, &path, Some(by), Some(&body)).status().as_u16()
             }
         })
     }
