@@ -19,5 +19,6 @@ mod model;
 mod operator;
 mod organizations;
 mod registration;
+mod resilience;
 mod server;
 mod storage;

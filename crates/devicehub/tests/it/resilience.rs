@@ -1,0 +1,135 @@
+//! Crashes: `kill -9` of the server, again and again, in the middle of claims, transfers and
+//! link removals. Every write a client saw acknowledged (2xx) must be in the database (its
+//! audit row, found by the request id the client sent), the invariants must hold, and SQLite's
+//! `PRAGMA integrity_check` must answer `ok` after every kill.
+
+use std::{
+    sync::{
+        Mutex,
+        atomic::{AtomicBool, Ordering},
+    },
+    thread,
+    time::Duration,
+};
+
+use diesel::{RunQueryDsl, sql_query, sql_types::Text};
+use reqwest::Method;
+use serde_json::{Value, json};
+
+use crate::support::{
+    Backend, Person, TestApp, TestDb,
+    devices::{BLUEPRINT, blueprint},
+    invariants::assert_invariants,
+    on_both_backends,
+};
+
+const KILLS: usize = 20;
+const CLIENTS: usize = 3;
+
+on_both_backends!(kill_nine_storms_lose_no_acknowledged_write);
+
+fn integrity_check(db: &TestDb) -> String {
+    #[derive(diesel::QueryableByName)]
+    struct Row {
+        #[diesel(sql_type = Text)]
+        integrity_check: String,
+    }
+    db.connect()
+        .read_blocking(|conn| -> Result<Vec<Row>, foundation::DbError> {
+            Ok(sql_query("PRAGMA integrity_check").load(conn)?)
+        })
+        .unwrap()
+        .into_iter()
+        .map(|r| r.integrity_check)
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+/// One client's work until `stop`: claim new serials, transfer a device it owns to the next
+/// client, leave a device it owns. Acknowledged writes go into `acked` by request id.
+fn client(
+    app: &TestApp,
+    me: &Person,
+    next: &Person,
+    round: usize,
+    stop: &AtomicBool,
+    acked: &Mutex<Vec<String>>,
+) {
+    let mut owned: Vec<i64> = Vec::new();
+    let mut n = 0;
+    while !stop.load(Ordering::Relaxed) {
+        n += 1;
+        let id = format!("crash-{round}-{}-{n}", me.name);
+        let (method, path, body, ok) = match (n % 3, owned.last()) {
+            (1, Some(device)) => (
+                Method::POST,
+                format!("/api/v1/devices/{device}/transfer"),
+                Some(json!({"to_user_id": next.id})),
+                200,
+            ),
+            (2, Some(device)) => {
+                (Method::DELETE, format!("/api/v1/devices/{device}/access/{}", me.id), None, 204)
+            }
+            _ => (
+                Method::POST,
+                "/api/v1/devices/claim".to_owned(),
+                Some(json!({"cpu_serial": id, "hardware_blueprint_version": BLUEPRINT})),
+                201,
+            ),
+        };
+        let mut request =
+            app.request(method, &path).bearer_auth(&me.token).header("x-request-id", &id);
+        if let Some(body) = &body {
+            request = request.json(body);
+        }
+        let Ok(response) = request.send() else { return }; // the server was killed
+        if response.status().as_u16() != ok {
+            continue;
+        }
+        acked.lock().unwrap().push(id);
+        if ok == 201 {
+            if let Ok(body) = response.json::<Value>() {
+                owned.extend(body["device"]["id"].as_i64());
+            }
+        } else {
+            owned.pop();
+        }
+    }
+}
+
+fn kill_nine_storms_lose_no_acknowledged_write(backend: Backend) {
+    let db = TestDb::fresh(backend);
+    let first = TestApp::start_with(db.shared(), &[]);
+    let admin = first.admin_token();
+    blueprint(&first, &admin, BLUEPRINT);
+    let people: Vec<Person> =
+        (0..CLIENTS).map(|i| first.user(&admin, &format!("crasher{i}"))).collect();
+    drop(first);
+    let acked = Mutex::new(Vec::new());
+    for round in 0..KILLS {
+        let mut app = TestApp::start_with(db.shared(), &[]);
+        let stop = AtomicBool::new(false);
+        thread::scope(|s| {
+            for (i, me) in people.iter().enumerate() {
+                let (app, stop, acked, next) = (&app, &stop, &acked, &people[(i + 1) % CLIENTS]);
+                s.spawn(move || client(app, me, next, round, stop, acked));
+            }
+            thread::sleep(Duration::from_millis(150 + 37 * (round as u64 % 5)));
+            app.signal("KILL");
+            stop.store(true, Ordering::Relaxed);
+        });
+        let _ = app.wait_exit(Duration::from_secs(5));
+        if backend == Backend::Sqlite {
+            assert_eq!(integrity_check(&db), "ok", "after kill {round}");
+        }
+    }
+    let acked = acked.into_inner().unwrap();
+    assert!(acked.len() > KILLS, "the storm acknowledged only {} writes", acked.len());
+    let ids = acked.iter().map(|id| format!("'{id}'")).collect::<Vec<_>>().join(",");
+    let recorded = db.count(&format!(
+        "SELECT COUNT(DISTINCT request_id) AS n FROM audit_logs WHERE request_id IN ({ids}) \
+         AND event_type IN ('DEVICE_PROVISIONED', 'DEVICE_OWNERSHIP_TRANSFERRED', 'DEVICE_UNLINKED')"
+    ));
+    assert_eq!(recorded, acked.len() as i64, "every acknowledged write is in the database");
+    assert_invariants(&db);
+}
