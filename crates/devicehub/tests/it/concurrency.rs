@@ -24,7 +24,7 @@ on_both_backends!(
 );
 
 #[test]
-fn claims_spread_over_three_processes_on_one_postgres_have_one_winner() {
+fn races_spread_over_three_processes_on_one_postgres_have_one_winner() {
     let first = TestApp::start(Backend::Postgres);
     let others: Vec<TestApp> =
         (0..2).map(|_| TestApp::start_with(first.db.shared(), &[])).collect();
@@ -59,6 +59,35 @@ fn claims_spread_over_three_processes_on_one_postgres_have_one_winner() {
             1
         );
     }
+    // The last-owner race, each owner leaving through a different process: one reset.
+    let owners = &claimers[..apps.len()];
+    for round in 0..5 {
+        let (id, _) = claim(&first, &owners[0], "personal", &format!("MULTI-LEAVE-{round}"));
+        for other in &owners[1..] {
+            let path = format!("/api/v1/devices/{id}/access/{}", other.id);
+            let body = json!({"role": "owner"});
+            let response =
+                device_call(&first, &owners[0], "personal", Method::PUT, &path, Some(&body));
+            assert_eq!(response.status(), 204);
+        }
+        let calls: Vec<Box<dyn FnOnce() -> u16 + Send + '_>> = owners
+            .iter()
+            .zip(apps.iter().copied())
+            .map(|(who, app)| {
+                Box::new(move || {
+                    let path = format!("/api/v1/devices/{id}/access/{}", who.id);
+                    device_call(app, who, "personal", Method::DELETE, &path, None).status().as_u16()
+                }) as Box<dyn FnOnce() -> u16 + Send + '_>
+            })
+            .collect();
+        let statuses = at_once(calls);
+        assert_eq!(statuses, vec![204; owners.len()], "round {round}");
+        let resets = first.db.count(&format!(
+            "SELECT COUNT(*) AS n FROM audit_logs WHERE event_type = 'DEVICE_RESET' AND target_device_id = {id}"
+        ));
+        assert_eq!(resets, 1, "round {round}");
+    }
+    assert_invariants(&first.db);
     drop(others);
 }
 

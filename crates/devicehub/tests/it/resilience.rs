@@ -133,3 +133,82 @@ fn kill_nine_storms_lose_no_acknowledged_write(backend: Backend) {
     assert_eq!(recorded, acked.len() as i64, "every acknowledged write is in the database");
     assert_invariants(&db);
 }
+
+/// PostgreSQL goes away under load (every connection cut, new ones refused, through a proxy
+/// in front of it) and comes back: meanwhile requests answer 503 `unavailable` (none hangs,
+/// none is a 500), `/readyz` is 503; afterwards the same process serves again, and every write
+/// acknowledged before, during or after the outage is in the database.
+#[test]
+fn postgres_outage_under_load_answers_503_and_recovers() {
+    let db = TestDb::fresh(Backend::Postgres);
+    let (upstream, _) = crate::support::database::reroute(&db.url, "127.0.0.1:1".parse().unwrap());
+    let proxy = crate::support::proxy::Proxy::start(upstream);
+    let (_, through_proxy) = crate::support::database::reroute(&db.url, proxy.addr);
+    let app = TestApp::start_on_url(
+        db,
+        Some(&through_proxy),
+        &[("DEVICEHUB_DB_ACQUIRE_TIMEOUT_MS", "1000")],
+    );
+    let admin = app.admin_token();
+    blueprint(&app, &admin, BLUEPRINT);
+    let people: Vec<Person> =
+        (0..CLIENTS).map(|i| app.user(&admin, &format!("outage{i}"))).collect();
+
+    let stop = AtomicBool::new(false);
+    let acked = Mutex::new(Vec::new());
+    let statuses = Mutex::new(Vec::new());
+    thread::scope(|s| {
+        for (i, me) in people.iter().enumerate() {
+            let (app, stop, acked, statuses) = (&app, &stop, &acked, &statuses);
+            s.spawn(move || {
+                let mut n = 0;
+                while !stop.load(Ordering::Relaxed) {
+                    n += 1;
+                    let id = format!("outage-{i}-{n}");
+                    let body = json!({"cpu_serial": id, "hardware_blueprint_version": BLUEPRINT});
+                    let response = app
+                        .request(Method::POST, "/api/v1/devices/claim")
+                        .bearer_auth(&me.token)
+                        .header("x-request-id", &id)
+                        .json(&body)
+                        .send()
+                        .expect("every request is answered, none hangs");
+                    let status = response.status().as_u16();
+                    if status == 201 {
+                        acked.lock().unwrap().push(id);
+                    }
+                    statuses.lock().unwrap().push(status);
+                }
+            });
+        }
+        thread::sleep(Duration::from_millis(500));
+        proxy.cut();
+        thread::sleep(Duration::from_secs(3));
+        let ready = app.get("/readyz").send().unwrap();
+        assert_eq!(ready.status(), 503, "readyz during the outage");
+        proxy.restore();
+        thread::sleep(Duration::from_secs(3));
+        stop.store(true, Ordering::Relaxed);
+    });
+    let statuses = statuses.into_inner().unwrap();
+    assert!(statuses.iter().all(|s| [201, 503].contains(s)), "statuses: {:?}", distinct(&statuses));
+    let last_unavailable = statuses.iter().rposition(|s| *s == 503).expect("the outage was seen");
+    assert!(statuses[last_unavailable..].contains(&201), "claims succeed again after the outage");
+    assert_eq!(app.get("/readyz").send().unwrap().status(), 200);
+    let token = app.admin_token();
+    assert_eq!(app.call(Method::GET, "/api/v1/me", Some(&token), None).status(), 200);
+    let acked = acked.into_inner().unwrap();
+    let ids = acked.iter().map(|id| format!("'{id}'")).collect::<Vec<_>>().join(",");
+    let recorded = app.db.count(&format!(
+        "SELECT COUNT(DISTINCT request_id) AS n FROM audit_logs WHERE request_id IN ({ids}) AND event_type = 'DEVICE_PROVISIONED'"
+    ));
+    assert_eq!(recorded, acked.len() as i64);
+    assert_invariants(&app.db);
+}
+
+fn distinct(statuses: &[u16]) -> Vec<u16> {
+    let mut seen: Vec<u16> = statuses.to_vec();
+    seen.sort_unstable();
+    seen.dedup();
+    seen
+}
