@@ -212,3 +212,53 @@ fn distinct(statuses: &[u16]) -> Vec<u16> {
     seen.dedup();
     seen
 }
+
+/// SIGTERM under load: every request the server took is answered and committed, none is
+/// processed without an answer, and the server exits 0.
+#[test]
+fn sigterm_under_load_answers_every_request_in_flight() {
+    let mut app = TestApp::start_with(
+        TestDb::fresh(Backend::Sqlite),
+        &[("DEVICEHUB_SHUTDOWN_TIMEOUT_SECS", "20")],
+    );
+    let admin = app.admin_token();
+    blueprint(&app, &admin, BLUEPRINT);
+    let people: Vec<Person> = (0..4).map(|i| app.user(&admin, &format!("drain{i}"))).collect();
+    let sent = Mutex::new(Vec::new());
+    let refused = Mutex::new(Vec::new());
+    thread::scope(|s| {
+        for (i, me) in people.iter().enumerate() {
+            let (app, sent, refused) = (&app, &sent, &refused);
+            s.spawn(move || {
+                for n in 0.. {
+                    let id = format!("drain-{i}-{n}");
+                    let body = json!({"cpu_serial": id, "hardware_blueprint_version": BLUEPRINT});
+                    let request = app
+                        .request(Method::POST, "/api/v1/devices/claim")
+                        .bearer_auth(&me.token)
+                        .json(&body);
+                    match request.send() {
+                        Ok(response) => sent.lock().unwrap().push((id, response.status().as_u16())),
+                        // Refused once shutdown began (a new connection, or a kept-alive one the
+                        // server closed): checked below to have done nothing.
+                        Err(_) => {
+                            refused.lock().unwrap().push(id);
+                            return;
+                        }
+                    }
+                }
+            });
+        }
+        thread::sleep(Duration::from_millis(400));
+        app.signal("TERM");
+    });
+    let status = app.wait_exit(Duration::from_secs(20)).expect("the server exits after draining");
+    assert!(status.success(), "{status:?}");
+    let sent = sent.into_inner().unwrap();
+    assert!(sent.len() > 4, "load was running: {} requests", sent.len());
+    assert!(sent.iter().all(|(_, status)| *status == 201), "every answered claim succeeded");
+    let ids = sent.iter().map(|(id, _)| format!("'{id}'")).collect::<Vec<_>>().join(",");
+    let stored =
+        app.db.count(&format!("SELECT COUNT(*) AS n FROM devices WHERE cpu_serial IN ({ids})"));
+    assert_eq!(stored, sent.len() as i64);
+}
