@@ -83,7 +83,7 @@ pub(crate) struct DatabaseArgs {
     pub(crate) db_max_connections: u32,
 
     /// Milliseconds a request waits for a database connection before it answers 503.
-    #[arg(long, env = "DEVICEHUB_DB_ACQUIRE_TIMEOUT_MS", default_value_t = 2000)]
+    #[arg(long, env = "DEVICEHUB_DB_ACQUIRE_TIMEOUT_MS", default_value_t = 1500)]
     pub(crate) db_acquire_timeout_ms: u64,
 
     /// PostgreSQL: milliseconds a statement or lock wait may take before it is cancelled.

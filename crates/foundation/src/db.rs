@@ -94,7 +94,7 @@ impl Default for PoolOptions {
     fn default() -> Self {
         PoolOptions {
             max_connections: 10,
-            acquire_timeout: Duration::from_secs(2),
+            acquire_timeout: Duration::from_millis(1500),
             busy_timeout: Duration::from_secs(5),
             statement_timeout: Duration::from_secs(30),
         }

@@ -23,7 +23,10 @@ use crate::support::{
     on_both_backends,
 };
 
-const KILLS: usize = 20;
+/// Kills per backend (`CHAOS_KILLS` for the long version).
+fn kills() -> usize {
+    std::env::var("CHAOS_KILLS").ok().and_then(|n| n.parse().ok()).unwrap_or(20)
+}
 const CLIENTS: usize = 3;
 
 on_both_backends!(kill_nine_storms_lose_no_acknowledged_write);
@@ -106,7 +109,8 @@ fn kill_nine_storms_lose_no_acknowledged_write(backend: Backend) {
         (0..CLIENTS).map(|i| first.user(&admin, &format!("crasher{i}"))).collect();
     drop(first);
     let acked = Mutex::new(Vec::new());
-    for round in 0..KILLS {
+    let kills = kills();
+    for round in 0..kills {
         let mut app = TestApp::start_with(db.shared(), &[]);
         let stop = AtomicBool::new(false);
         thread::scope(|s| {
@@ -124,7 +128,11 @@ fn kill_nine_storms_lose_no_acknowledged_write(backend: Backend) {
         }
     }
     let acked = acked.into_inner().unwrap();
-    assert!(acked.len() > KILLS, "the storm acknowledged only {} writes", acked.len());
+    assert!(acked.len() > kills, "the storm acknowledged only {} writes", acked.len());
+    eprintln!(
+        "kill -9 storm on {backend:?}: {kills} kills, {} acknowledged writes, all kept",
+        acked.len()
+    );
     let ids = acked.iter().map(|id| format!("'{id}'")).collect::<Vec<_>>().join(",");
     let recorded = db.count(&format!(
         "SELECT COUNT(DISTINCT request_id) AS n FROM audit_logs WHERE request_id IN ({ids}) \
@@ -166,6 +174,7 @@ fn postgres_outage_under_load_answers_503_and_recovers() {
                     n += 1;
                     let id = format!("outage-{i}-{n}");
                     let body = json!({"cpu_serial": id, "hardware_blueprint_version": BLUEPRINT});
+                    let started = std::time::Instant::now();
                     let response = app
                         .request(Method::POST, "/api/v1/devices/claim")
                         .bearer_auth(&me.token)
@@ -177,7 +186,7 @@ fn postgres_outage_under_load_answers_503_and_recovers() {
                     if status == 201 {
                         acked.lock().unwrap().push(id);
                     }
-                    statuses.lock().unwrap().push(status);
+                    statuses.lock().unwrap().push((status, started.elapsed()));
                 }
             });
         }
@@ -190,7 +199,10 @@ fn postgres_outage_under_load_answers_503_and_recovers() {
         thread::sleep(Duration::from_secs(3));
         stop.store(true, Ordering::Relaxed);
     });
-    let statuses = statuses.into_inner().unwrap();
+    let timed = statuses.into_inner().unwrap();
+    let slowest = timed.iter().filter(|(s, _)| *s == 503).map(|(_, t)| *t).max();
+    eprintln!("outage: {} requests, slowest 503 answered in {slowest:?}", timed.len());
+    let statuses: Vec<u16> = timed.iter().map(|(s, _)| *s).collect();
     assert!(statuses.iter().all(|s| [201, 503].contains(s)), "statuses: {:?}", distinct(&statuses));
     let last_unavailable = statuses.iter().rposition(|s| *s == 503).expect("the outage was seen");
     assert!(statuses[last_unavailable..].contains(&201), "claims succeed again after the outage");
