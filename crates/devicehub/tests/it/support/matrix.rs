@@ -81,8 +81,8 @@ pub(crate) fn check_table(name: &str, backend: Backend, cells: &[Cell]) {
     }
     let old: BTreeSet<&str> = committed.lines().collect();
     let new: BTreeSet<&str> = walked.lines().collect();
-    let gone: Vec<&&str> = old.difference(&new).take(20).collect();
-    let added: Vec<&&str> = new.difference(&old).take(20).collect();
+    let gone: Vec<&&str> = old.difference(&new).collect();
+    let added: Vec<&&str> = new.difference(&old).collect();
     panic!(
         "the {name} authorization matrix differs from {} ({} rows walked):\n  only in the file: {gone:#?}\n  only in this run: {added:#?}\n\
          review the change, then regenerate with UPDATE_AUTHZ_MATRIX=1",
