@@ -30,6 +30,7 @@ impl<T> List<T> {
 #[into_params(parameter_in = Query)]
 pub(crate) struct ListQuery {
     /// 1–200, default 50.
+    #[param(minimum = 1, maximum = 200)]
     pub(crate) limit: Option<i64>,
     /// The `next_cursor` of the previous page.
     pub(crate) cursor: Option<String>,

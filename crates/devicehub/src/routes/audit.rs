@@ -27,6 +27,7 @@ pub(crate) struct AuditQuery {
     since: Option<String>,
     /// RFC 3339; entries before it.
     until: Option<String>,
+    #[param(minimum = 1, maximum = 200)]
     limit: Option<i64>,
     cursor: Option<String>,
 }

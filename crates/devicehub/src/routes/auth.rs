@@ -80,7 +80,9 @@ pub(crate) async fn logout(caller: Caller, db: web::Data<Db>) -> Result<HttpResp
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct RegisterRequest {
+    #[schema(min_length = 3, max_length = 64, pattern = "^[A-Za-z0-9_.-]+$")]
     username: String,
+    #[schema(min_length = 8, max_length = 1024)]
     password: String,
     email: Option<String>,
 }

@@ -38,9 +38,12 @@ impl From<Blueprint> for BlueprintBody {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct CreateBlueprintRequest {
+    #[schema(min_length = 1, max_length = 128)]
     name: String,
     /// Unique; 1–64 characters without whitespace, e.g. `rpi4-b-1.2`.
+    #[schema(min_length = 1, max_length = 64, pattern = "^[^\\s]+$")]
     version: String,
+    #[schema(max_length = 4096)]
     description: Option<String>,
 }
 

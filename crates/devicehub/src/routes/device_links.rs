@@ -37,6 +37,7 @@ impl From<Link> for LinkBody {
 #[serde(deny_unknown_fields)]
 pub(crate) struct GrantBody {
     /// `owner` or `viewer`.
+    #[schema(pattern = "^(owner|viewer)$")]
     role: String,
 }
 

@@ -69,9 +69,13 @@ impl From<Credentials> for CredentialsBody {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct ClaimBody {
+    #[schema(min_length = 1, max_length = 64, pattern = "^[A-Za-z0-9:._-]+$")]
     cpu_serial: String,
+    #[schema(min_length = 1, max_length = 64, pattern = "^[^\\s]+$")]
     hardware_blueprint_version: String,
+    #[schema(min_length = 1, max_length = 128)]
     name: Option<String>,
+    #[schema(min_length = 8, max_length = 64, pattern = "^[A-Za-z0-9-]+$")]
     claim_code: Option<String>,
 }
 
@@ -161,6 +165,7 @@ pub(crate) async fn authenticate(
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 pub(crate) struct DeviceQuery {
+    #[param(minimum = 1, maximum = 200)]
     limit: Option<i64>,
     cursor: Option<String>,
     /// `active` or `unclaimed`.

@@ -63,8 +63,10 @@ pub(crate) async fn me(caller: Caller, db: web::Data<Db>) -> Result<HttpResponse
 #[serde(deny_unknown_fields)]
 pub(crate) struct CreateTokenRequest {
     /// 1–64 characters.
+    #[schema(min_length = 1, max_length = 64)]
     name: String,
     /// 1–3650; absent: the token lives until revoked.
+    #[schema(minimum = 1, maximum = 3650)]
     expires_in_days: Option<i64>,
 }
 

@@ -30,6 +30,7 @@ impl From<Organization> for OrganizationBody {
 #[serde(deny_unknown_fields)]
 pub(crate) struct CreateOrganizationRequest {
     /// 1–128 characters, unique.
+    #[schema(min_length = 1, max_length = 128)]
     name: String,
 }
 
@@ -44,6 +45,7 @@ pub(crate) struct MemberBody {
 #[serde(deny_unknown_fields)]
 pub(crate) struct SetMemberRequest {
     /// `org_admin`, `org_operator` or `org_viewer`.
+    #[schema(pattern = "^(org_admin|org_operator|org_viewer)$")]
     role: String,
 }
 

@@ -13,9 +13,12 @@ use crate::http::{
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct RegistrationItemBody {
+    #[schema(min_length = 1, max_length = 64, pattern = "^[A-Za-z0-9:._-]+$")]
     cpu_serial: String,
+    #[schema(min_length = 1, max_length = 64, pattern = "^[^\\s]+$")]
     hardware_blueprint_version: String,
     /// 8–64 of `[A-Za-z0-9-]`; absent: the server generates one (returned once).
+    #[schema(min_length = 8, max_length = 64, pattern = "^[A-Za-z0-9-]+$")]
     claim_code: Option<String>,
 }
 
@@ -23,6 +26,7 @@ pub(crate) struct RegistrationItemBody {
 #[serde(deny_unknown_fields)]
 pub(crate) struct RegistrationBody {
     /// 1 to 1000 devices.
+    #[schema(min_items = 1, max_items = 1000)]
     devices: Vec<RegistrationItemBody>,
 }
 

@@ -38,7 +38,9 @@ impl From<User> for UserBody {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct CreateUserRequest {
+    #[schema(min_length = 3, max_length = 64, pattern = "^[A-Za-z0-9_.-]+$")]
     username: String,
+    #[schema(min_length = 8, max_length = 1024)]
     password: String,
     email: Option<String>,
 }
@@ -51,6 +53,7 @@ pub(crate) struct UpdateUserRequest {
     #[serde(default, deserialize_with = "nullable")]
     #[schema(value_type = Option<String>)]
     email: Option<Option<String>>,
+    #[schema(min_length = 8, max_length = 1024)]
     password: Option<String>,
 }
 
