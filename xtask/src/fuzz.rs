@@ -7,7 +7,7 @@
 use std::{
     fs,
     io::{BufRead, BufReader, Write},
-    path::Path,
+    path::{Path, PathBuf},
     process::{Child, Command, Stdio},
     thread,
 };
@@ -24,7 +24,7 @@ pub(crate) fn fuzz(args: &[String]) -> anyhow::Result<()> {
         [flag, n] if flag == "--examples" => n.parse().context("--examples takes a number")?,
         _ => bail!("usage: cargo xtask fuzz [--examples N]"),
     };
-    ensure_schemathesis()?;
+    let schemathesis = ensure_schemathesis()?;
     cargo(&["build", "--quiet", "-p", "devicehub"])?;
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/fuzz");
     if root.exists() {
@@ -32,15 +32,17 @@ pub(crate) fn fuzz(args: &[String]) -> anyhow::Result<()> {
     }
     fs::create_dir_all(&root)?;
     let (mut server, addr) = start_server(&root)?;
-    let result = run_schemathesis(&addr, examples);
+    let result = run_schemathesis(&schemathesis, &addr, examples);
     let _ = server.kill();
     let _ = server.wait();
     result
 }
 
-fn ensure_schemathesis() -> anyhow::Result<()> {
-    if Command::new("schemathesis").arg("--version").output().is_ok_and(|o| o.status.success()) {
-        return Ok(());
+/// The schemathesis command: on `PATH`, else in Python's scripts folder (a fresh install may
+/// not be on `PATH` yet, e.g. before `pyenv rehash`). Installs it from PyPI when missing.
+fn ensure_schemathesis() -> anyhow::Result<PathBuf> {
+    if let Some(found) = find_schemathesis() {
+        return Ok(found);
     }
     eprintln!("xtask: installing schemathesis from PyPI");
     let status = Command::new("python3")
@@ -50,7 +52,25 @@ fn ensure_schemathesis() -> anyhow::Result<()> {
     if !status.success() {
         bail!("pip install schemathesis failed");
     }
-    Ok(())
+    let _ = Command::new("pyenv").arg("rehash").status();
+    find_schemathesis().context("schemathesis was installed but cannot be found")
+}
+
+fn find_schemathesis() -> Option<PathBuf> {
+    let works = |program: &Path| {
+        Command::new(program).arg("--version").output().is_ok_and(|o| o.status.success())
+    };
+    let on_path = PathBuf::from("schemathesis");
+    if works(&on_path) {
+        return Some(on_path);
+    }
+    let scripts = Command::new("python3")
+        .args(["-c", "import sysconfig; print(sysconfig.get_path('scripts'))"])
+        .output()
+        .ok()?;
+    let candidate =
+        PathBuf::from(String::from_utf8_lossy(&scripts.stdout).trim()).join("schemathesis");
+    works(&candidate).then_some(candidate)
 }
 
 /// Starts `devicehub serve` on a free loopback port; returns it and its address.
@@ -105,9 +125,9 @@ fn login(addr: &str) -> anyhow::Result<String> {
     Ok(String::from_utf8(output.stdout)?.trim().to_owned())
 }
 
-fn run_schemathesis(addr: &str, examples: u32) -> anyhow::Result<()> {
+fn run_schemathesis(schemathesis: &Path, addr: &str, examples: u32) -> anyhow::Result<()> {
     let token = login(addr)?;
-    let status = Command::new("schemathesis")
+    let status = Command::new(schemathesis)
         .args(["run", &format!("http://{addr}/openapi.json")])
         .args(["--header", &format!("Authorization: Bearer {token}")])
         .args(["--max-examples", &examples.to_string(), "--seed", "1"])
