@@ -316,6 +316,17 @@ fn transfer_replaces_every_owner(backend: Backend) {
         "permission_denied",
     );
     assert_eq!(authenticate(&app, &credentials), 200, "a transfer keeps the credentials");
+    // A transfer is not a claim: the new owner sees the device's events since its last claim,
+    // including those from before the transfer.
+    let log = json_of(device_call(
+        &app,
+        &w.b_admin,
+        "personal",
+        Method::GET,
+        &format!("/api/v1/audit-logs?device_id={id}&event_type=DEVICE_PROVISIONED"),
+        None,
+    ));
+    assert_eq!(log["items"].as_array().unwrap().len(), 1, "{log}");
 
     let missing = json!({"to_user_id": 999_999});
     assert_problem(
@@ -461,6 +472,12 @@ fn deleting_a_user_resets_their_devices(backend: Backend) {
         )),
         0
     );
+    // The deleted user's audit history stays, with their id as a plain value.
+    let history = app.db.count(&format!(
+        "SELECT COUNT(*) AS n FROM audit_logs WHERE actor_user_id = {} AND event_type = 'DEVICE_PROVISIONED'",
+        w.member.id
+    ));
+    assert_eq!(history, 2);
     assert_invariants(&app.db);
 }
 
