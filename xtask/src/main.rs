@@ -7,6 +7,7 @@
 //! - `cargo xtask ci`: formatting, clippy, the test suite and the API fuzz, as CI runs them.
 //! - `cargo xtask fuzz [--examples N]`: schemathesis against the server's own OpenAPI document.
 //! - `cargo xtask migrate up|down [--all]|status`: migrations against `DATABASE_URL`.
+//! - `cargo xtask bench [--quick] [--backend B]`: the service against its database's own limit.
 //! - `cargo xtask bench-import [--rows N]`: the import's speed on both backends.
 
 mod bench;
@@ -26,6 +27,7 @@ commands:
   test [--throwaway-pg] [-- ARGS]   run every test on SQLite and PostgreSQL
   ci                                cargo fmt --check, clippy -D warnings, test, then fuzz
   fuzz [--examples N]               schemathesis against the server's own /openapi.json
+  bench [--quick] [--backend B]     claims, reads, lists and logins against the database's limit
   bench-import [--rows N]           time devicehub devices import on SQLite and PostgreSQL
   migrate up|down [--all]|status    migrations against DATABASE_URL (default sqlite://devicehub.db)
 ";
@@ -45,7 +47,9 @@ fn run(args: Vec<String>) -> anyhow::Result<()> {
     match command {
         "test" => test(rest),
         "ci" => ci(),
+        "bench" => bench::bench(rest),
         "bench-import" => bench::import(rest),
+        "bench-replay-sqlite" => bench::sqlite_child(rest),
         "fuzz" => fuzz::fuzz(rest),
         "migrate" => cargo(
             &[&["run", "--quiet", "-p", "devicehub", "--", "migrate"], &strs(rest)[..]].concat(),

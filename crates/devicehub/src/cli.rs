@@ -93,6 +93,12 @@ pub(crate) struct DatabaseArgs {
     /// SQLite: milliseconds a writer waits for the write lock.
     #[arg(long, env = "DEVICEHUB_SQLITE_BUSY_TIMEOUT_MS", default_value_t = 5000)]
     pub(crate) sqlite_busy_timeout_ms: u64,
+
+    /// Development and benchmarks only: append every SQL statement, with its bound values
+    /// (hashes included), to this file.
+    #[cfg(feature = "sql-trace")]
+    #[arg(long, env = "DEVICEHUB_SQL_TRACE")]
+    pub(crate) sql_trace: Option<std::path::PathBuf>,
 }
 
 impl DatabaseArgs {
@@ -102,6 +108,8 @@ impl DatabaseArgs {
             acquire_timeout: Duration::from_millis(self.db_acquire_timeout_ms),
             busy_timeout: Duration::from_millis(self.sqlite_busy_timeout_ms),
             statement_timeout: Duration::from_millis(self.db_statement_timeout_ms),
+            #[cfg(feature = "sql-trace")]
+            sql_trace: self.sql_trace.clone(),
         }
     }
 }

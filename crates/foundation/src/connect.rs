@@ -83,6 +83,8 @@ pub(crate) struct ConnectionSettings {
     pub(crate) url: DatabaseUrl,
     pub(crate) busy_timeout: Duration,
     pub(crate) statement_timeout: Duration,
+    #[cfg(feature = "sql-trace")]
+    pub(crate) trace: Option<crate::trace::TraceSink>,
 }
 
 impl ConnectionSettings {
@@ -95,6 +97,10 @@ impl ConnectionSettings {
                     self.busy_timeout.as_millis()
                 );
                 conn.batch_execute(&pragmas).map_err(ConnectionError::CouldntSetupConfiguration)?;
+                #[cfg(feature = "sql-trace")]
+                if let Some(trace) = &self.trace {
+                    conn.set_instrumentation(trace.instrumentation());
+                }
                 Ok(DbConn::Sqlite(conn))
             }
             Backend::Postgres => {
@@ -106,6 +112,10 @@ impl ConnectionSettings {
                 );
                 conn.batch_execute(&settings)
                     .map_err(ConnectionError::CouldntSetupConfiguration)?;
+                #[cfg(feature = "sql-trace")]
+                if let Some(trace) = &self.trace {
+                    conn.set_instrumentation(trace.instrumentation());
+                }
                 Ok(DbConn::Pg(conn))
             }
         }

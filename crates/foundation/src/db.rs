@@ -88,6 +88,10 @@ pub struct PoolOptions {
     pub busy_timeout: Duration,
     /// PostgreSQL: longest a statement (or a wait for a lock) may run.
     pub statement_timeout: Duration,
+    /// Development and benchmarks only (feature `sql-trace`): a file that receives every
+    /// statement with its bound values.
+    #[cfg(feature = "sql-trace")]
+    pub sql_trace: Option<std::path::PathBuf>,
 }
 
 impl Default for PoolOptions {
@@ -97,6 +101,8 @@ impl Default for PoolOptions {
             acquire_timeout: Duration::from_millis(1500),
             busy_timeout: Duration::from_secs(5),
             statement_timeout: Duration::from_secs(30),
+            #[cfg(feature = "sql-trace")]
+            sql_trace: None,
         }
     }
 }
@@ -122,6 +128,14 @@ impl Db {
             url: url.clone(),
             busy_timeout: options.busy_timeout,
             statement_timeout: options.statement_timeout,
+            #[cfg(feature = "sql-trace")]
+            trace: match &options.sql_trace {
+                Some(path) => Some(
+                    crate::trace::TraceSink::open(path)
+                        .map_err(|e| DbError::Unavailable(format!("SQL trace file: {e}")))?,
+                ),
+                None => None,
+            },
         };
         if url.backend() == Backend::Sqlite {
             let mut first =

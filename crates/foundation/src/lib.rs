@@ -19,6 +19,8 @@ pub mod migrations;
 pub mod pagination;
 pub mod text;
 pub mod time;
+#[cfg(feature = "sql-trace")]
+mod trace;
 
 pub use connect::{Backend, DatabaseUrl};
 pub use context::{ActiveContext, InvalidContext};

@@ -1,16 +1,11 @@
 //! `cargo xtask bench-import [--rows N]`: times `devicehub devices import` of a generated
 //! factory file on SQLite and PostgreSQL (release build), side by side in one run.
 
-use std::{
-    fmt::Write as _,
-    fs,
-    path::{Path, PathBuf},
-    process::Command,
-    time::Instant,
-};
+use std::{fmt::Write as _, fs, path::Path, process::Command, time::Instant};
 
 use anyhow::{Context, bail};
 
+use super::{binary, scratch_database};
 use crate::{cargo, postgres};
 
 const BLUEPRINT: &str = "bench-board-1.0";
@@ -22,7 +17,7 @@ pub(crate) fn import(args: &[String]) -> anyhow::Result<()> {
         _ => bail!("usage: cargo xtask bench-import [--rows N]"),
     };
     cargo(&["build", "--release", "--quiet", "-p", "devicehub"])?;
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/bench");
+    let root = super::bench_root();
     fs::create_dir_all(&root)?;
     let csv = root.join(format!("factory-{rows}.csv"));
     fs::write(&csv, factory_file(rows))?;
@@ -36,7 +31,7 @@ pub(crate) fn import(args: &[String]) -> anyhow::Result<()> {
     let server = postgres::provide(false)?;
     match server.url() {
         Some(admin_url) => {
-            let url = scratch_database(&admin_url)?;
+            let url = scratch_database(&admin_url, "devicehub_bench")?;
             results.push(("PostgreSQL", run(&url, &csv)?));
         }
         None => eprintln!("xtask: PostgreSQL skipped: no server"),
@@ -56,10 +51,6 @@ fn factory_file(rows: usize) -> String {
         let _ = writeln!(csv, "BENCH-{i:08},{BLUEPRINT},LABEL-{i:08}");
     }
     csv
-}
-
-fn binary() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/release/devicehub")
 }
 
 /// Seconds for the import, and for a re-run of the same file.
@@ -85,19 +76,4 @@ fn devicehub(url: &str, args: &[&str]) -> anyhow::Result<()> {
         bail!("devicehub {args:?} failed: {}", String::from_utf8_lossy(&output.stderr));
     }
     Ok(())
-}
-
-/// A fresh `devicehub_bench` database on the server of `admin_url` (made with psql).
-fn scratch_database(admin_url: &str) -> anyhow::Result<String> {
-    for sql in ["DROP DATABASE IF EXISTS devicehub_bench", "CREATE DATABASE devicehub_bench"] {
-        let status = Command::new("psql")
-            .args([admin_url, "-q", "-c", sql])
-            .status()
-            .context("psql is needed to make the scratch database")?;
-        if !status.success() {
-            bail!("psql {sql:?} failed");
-        }
-    }
-    let base = admin_url.rsplit_once('/').map_or(admin_url, |(base, _)| base);
-    Ok(format!("{base}/devicehub_bench"))
 }

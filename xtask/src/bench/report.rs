@@ -1,0 +1,189 @@
+//! The benchmark's results: a JSON file for comparing runs, and Markdown tables (written into
+//! `docs/benchmarks.md` by a full run).
+
+use std::{fmt::Write as _, fs, path::Path, process::Command};
+
+use anyhow::Context;
+use foundation::Backend;
+use serde::Serialize;
+
+use super::{
+    Plan, bench_root, load::LoadResult, replay::LimitResult, run::Scenario, seed::Dataset,
+};
+
+const START: &str = "<!-- bench:start -->";
+const END: &str = "<!-- bench:end -->";
+
+/// One scenario at one connection count on one backend and dataset.
+#[derive(Debug, Serialize)]
+pub(crate) struct Row {
+    backend: String,
+    devices: &'static str,
+    scenario: &'static str,
+    #[serde(skip)]
+    kind: Scenario,
+    connections: u32,
+    service: LoadResult,
+    /// Server CPU seconds (user + system) spent during the load.
+    server_cpu_seconds: f64,
+    requests_per_core_second: f64,
+    limit: LimitResult,
+    service_over_limit: f64,
+}
+
+impl Row {
+    pub(crate) fn new(
+        backend: Backend,
+        data: Dataset,
+        kind: Scenario,
+        connections: u32,
+        service: LoadResult,
+        cpu: f64,
+        limit: LimitResult,
+    ) -> Row {
+        Row {
+            backend: backend.to_string(),
+            devices: data.name,
+            scenario: kind.name(),
+            kind,
+            connections,
+            requests_per_core_second: if cpu > 0.0 { service.requests as f64 / cpu } else { 0.0 },
+            server_cpu_seconds: cpu,
+            service_over_limit: if limit.per_second > 0.0 {
+                service.per_second / limit.per_second
+            } else {
+                0.0
+            },
+            service,
+            limit,
+        }
+    }
+}
+
+/// Everything one run measured.
+#[derive(Debug, Serialize)]
+pub(crate) struct Results {
+    command: String,
+    machine: String,
+    quick: bool,
+    seconds_per_measurement: u64,
+    pub(crate) rows: Vec<Row>,
+    /// Peak resident memory of the loaded server per backend and dataset, MiB.
+    peak_rss_mib: Vec<(String, f64)>,
+}
+
+impl Results {
+    pub(crate) fn new(plan: &Plan, args: &[String]) -> Results {
+        Results {
+            command: format!("cargo xtask bench {}", args.join(" ")).trim_end().to_owned(),
+            machine: machine(),
+            quick: plan.quick,
+            seconds_per_measurement: plan.seconds,
+            rows: Vec::new(),
+            peak_rss_mib: Vec::new(),
+        }
+    }
+
+    pub(crate) fn peak_rss(&mut self, backend: Backend, mib: f64) {
+        self.peak_rss_mib.push((backend.to_string(), mib));
+    }
+
+    /// Writes the JSON and the tables; a full run also updates `docs/`.
+    pub(crate) fn finish(&self, plan: &Plan) -> anyhow::Result<()> {
+        let json = serde_json::to_string_pretty(self)?;
+        fs::write(bench_root().join("results.json"), &json)?;
+        let markdown = self.markdown(plan);
+        println!("{markdown}");
+        if !plan.quick {
+            let docs = Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs");
+            fs::write(docs.join("benchmarks.json"), json + "\n")?;
+            let page = docs.join("benchmarks.md");
+            let text = fs::read_to_string(&page)?;
+            let (head, rest) = text.split_once(START).context("no bench:start marker")?;
+            let (_, tail) = rest.split_once(END).context("no bench:end marker")?;
+            fs::write(&page, format!("{head}{START}\n{markdown}{END}{tail}"))?;
+        }
+        Ok(())
+    }
+
+    fn markdown(&self, plan: &Plan) -> String {
+        let mut md = String::new();
+        let _ = writeln!(md, "Command: `{}`. Machine: {}.\n", self.command, self.machine);
+        let _ = writeln!(
+            md,
+            "| backend | devices | scenario | conns | req/s | p50 ms | p99 ms | req/s per server core | limit tx/s | limit p50 ms | service ÷ limit |\n\
+             | --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
+        );
+        for r in &self.rows {
+            let _ = writeln!(
+                md,
+                "| {} | {} | {} | {} | {:.0} | {:.2} | {:.2} | {:.0} | {:.0} | {:.2} | {:.2} |",
+                r.backend,
+                r.devices,
+                r.scenario,
+                r.connections,
+                r.service.per_second,
+                r.service.p50_ms,
+                r.service.p99_ms,
+                r.requests_per_core_second,
+                r.limit.per_second,
+                r.limit.p50_ms,
+                r.service_over_limit
+            );
+        }
+        self.scale_table(plan, &mut md);
+        let _ = writeln!(md, "\nPeak server RSS under load:");
+        for (backend, mib) in &self.peak_rss_mib {
+            let _ = writeln!(md, "- {backend}: {mib:.1} MiB");
+        }
+        md
+    }
+
+    /// p50 latency on the larger dataset over the smaller one, at the lowest connection count.
+    fn scale_table(&self, plan: &Plan, md: &mut String) {
+        let [small, large] = &plan.datasets;
+        let conns = plan.connections.first().copied().unwrap_or(1);
+        let _ = writeln!(
+            md,
+            "\n| backend | scenario | p50 ms at {} | p50 ms at {} | ratio |\n| --- | --- | ---: | ---: | ---: |",
+            small.name, large.name
+        );
+        for r in self.rows.iter().filter(|r| r.devices == small.name && r.connections == conns) {
+            let Some(big) = self.rows.iter().find(|b| {
+                b.devices == large.name
+                    && b.connections == conns
+                    && b.backend == r.backend
+                    && b.kind == r.kind
+            }) else {
+                continue;
+            };
+            let _ = writeln!(
+                md,
+                "| {} | {} | {:.2} | {:.2} | {:.2} |",
+                r.backend,
+                r.scenario,
+                r.service.p50_ms,
+                big.service.p50_ms,
+                big.service.p50_ms / r.service.p50_ms.max(0.001)
+            );
+        }
+    }
+}
+
+fn machine() -> String {
+    let cpu = fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|info| {
+            info.lines()
+                .find_map(|l| l.strip_prefix("model name"))
+                .map(|m| m.trim_start_matches([' ', '\t', ':']).to_owned())
+        })
+        .unwrap_or_else(|| "unknown CPU".to_owned());
+    let cores = std::thread::available_parallelism().map_or(0, usize::from);
+    let date = Command::new("date")
+        .args(["-u", "+%Y-%m-%d"])
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned())
+        .unwrap_or_default();
+    format!("{cores} cores ({cpu}), run on {date}")
+}
