@@ -27,6 +27,7 @@ async fn run(args: ServeArgs, db: foundation::Db, metrics: Metrics) -> anyhow::R
     metrics.spawn_upkeep(Duration::from_secs(5));
     let db = web::Data::new(db);
     let metrics = web::Data::new(metrics);
+    let hashing = web::Data::new(http::hashing::Hashing::start()?);
     let settings = web::Data::new(Settings {
         allow_registration: args.allow_registration,
         require_registration: args.require_registration,
@@ -35,6 +36,7 @@ async fn run(args: ServeArgs, db: foundation::Db, metrics: Metrics) -> anyhow::R
         let (app, api) = App::new()
             .app_data(db.clone())
             .app_data(metrics.clone())
+            .app_data(hashing.clone())
             .app_data(settings.clone())
             .app_data(http::limits::json_config())
             .app_data(http::limits::query_config())

@@ -4,6 +4,7 @@
 
 use std::{
     ops::{Deref, DerefMut},
+    sync::Arc,
     time::Duration,
 };
 
@@ -14,7 +15,7 @@ use diesel::{
 };
 
 use crate::{
-    Backend, DatabaseUrl, DbError, StorageFailure,
+    Backend, BlockingPool, DatabaseUrl, DbError, StorageFailure,
     connect::{ConnectionSettings, Manager},
 };
 
@@ -112,10 +113,16 @@ impl Default for PoolOptions {
 const WRITE_RETRIES: u32 = 3;
 
 /// The database handle. Cheap to clone; every clone shares one pool.
+///
+/// Async callers' work runs on a [`BlockingPool`] with one thread per pooled connection, so a
+/// burst of requests waits in a queue rather than starting a thread each. Work that neither
+/// starts nor gets a connection within the acquire timeout fails as unavailable.
 #[derive(Clone, Debug)]
 pub struct Db {
     pool: r2d2::Pool<Manager>,
     backend: Backend,
+    workers: Arc<BlockingPool>,
+    acquire_timeout: Duration,
 }
 
 impl Db {
@@ -147,8 +154,11 @@ impl Db {
             .min_idle(Some(0))
             .connection_timeout(options.acquire_timeout)
             .error_handler(Box::new(r2d2::NopErrorHandler))
+            .test_on_check_out(false)
             .build(Manager { settings })?;
-        Ok(Db { pool, backend: url.backend() })
+        let workers = BlockingPool::new("db", options.max_connections as usize)
+            .map_err(|e| DbError::Task(format!("cannot start database threads: {e}")))?;
+        Ok(Db { pool, backend: url.backend(), workers, acquire_timeout: options.acquire_timeout })
     }
 
     /// The engine behind this handle.
@@ -162,22 +172,48 @@ impl Db {
     where
         E: From<DbError>,
     {
-        let mut conn = self.pool.get().map_err(DbError::from)?;
+        self.read_within(self.acquire_timeout, f)
+    }
+
+    fn read_within<T, E>(
+        &self,
+        wait: Duration,
+        f: impl FnOnce(&mut DbConn) -> Result<T, E>,
+    ) -> Result<T, E>
+    where
+        E: From<DbError>,
+    {
+        let mut conn = self.checkout(wait)?;
         f(&mut conn)
+    }
+
+    /// A pooled connection, waiting at most `wait` for one. A connection that broke (the
+    /// server restarted, the network dropped) is noticed by its failing statement and
+    /// discarded then, instead of being tested with a round trip before every use.
+    fn checkout(&self, wait: Duration) -> Result<r2d2::PooledConnection<Manager>, DbError> {
+        Ok(self.pool.get_timeout(wait.max(Duration::from_millis(1)))?)
     }
 
     /// Runs `f` inside one transaction: committed when `f` returns `Ok`, rolled back when it
     /// returns `Err`. On SQLite the transaction takes the write lock up front
     /// (`BEGIN IMMEDIATE`). A transaction that loses a race the database detects is run again
     /// from the start, a bounded number of times, so `f` must not have effects outside it.
-    pub fn write_blocking<T, E>(
+    pub fn write_blocking<T, E>(&self, f: impl FnMut(&mut Tx<'_>) -> Result<T, E>) -> Result<T, E>
+    where
+        E: From<DbError> + StorageFailure,
+    {
+        self.write_within(self.acquire_timeout, f)
+    }
+
+    fn write_within<T, E>(
         &self,
+        wait: Duration,
         mut f: impl FnMut(&mut Tx<'_>) -> Result<T, E>,
     ) -> Result<T, E>
     where
         E: From<DbError> + StorageFailure,
     {
-        let mut conn = self.pool.get().map_err(DbError::from)?;
+        let mut conn = self.checkout(wait)?;
         let mut attempt = 0;
         loop {
             match in_transaction(&mut conn, &mut f) {
@@ -203,7 +239,7 @@ impl Db {
         E: From<DbError> + Send + 'static,
     {
         let db = self.clone();
-        run_blocking(move || db.read_blocking(f)).await
+        self.on_worker(move |wait| db.read_within(wait, f)).await
     }
 
     /// [`Db::write_blocking`] on the blocking thread pool, for async callers.
@@ -216,29 +252,40 @@ impl Db {
         E: From<DbError> + StorageFailure + Send + 'static,
     {
         let db = self.clone();
-        run_blocking(move || db.write_blocking(f)).await
+        self.on_worker(move |wait| db.write_within(wait, f)).await
     }
 
     /// Checks that the database answers a trivial query within `timeout`.
     pub async fn ping(&self, timeout: Duration) -> Result<(), DbError> {
-        let pool = self.pool.clone();
-        run_blocking(move || {
-            let mut conn = pool.get_timeout(timeout)?;
+        let db = self.clone();
+        let started = std::time::Instant::now();
+        let probe = move |_waited| {
+            let mut conn = db.checkout(timeout.saturating_sub(started.elapsed()))?;
             conn.batch_execute("SELECT 1")?;
             Ok(())
-        })
-        .await
+        };
+        match self.workers.run(Some(timeout), probe).await {
+            Ok(result) => result,
+            Err(err) => Err(DbError::from(err)),
+        }
     }
-}
 
-async fn run_blocking<T, E>(work: impl FnOnce() -> Result<T, E> + Send + 'static) -> Result<T, E>
-where
-    T: Send + 'static,
-    E: From<DbError> + Send + 'static,
-{
-    match tokio::task::spawn_blocking(work).await {
-        Ok(result) => result,
-        Err(join_error) => Err(DbError::Task(join_error.to_string()).into()),
+    /// Runs `work` on a database thread; it gets the rest of the acquire timeout (after its
+    /// wait in the queue) to obtain a connection.
+    async fn on_worker<T, E>(
+        &self,
+        work: impl FnOnce(Duration) -> Result<T, E> + Send + 'static,
+    ) -> Result<T, E>
+    where
+        T: Send + 'static,
+        E: From<DbError> + Send + 'static,
+    {
+        let budget = self.acquire_timeout;
+        let run = move |waited: Duration| work(budget.saturating_sub(waited));
+        match self.workers.run(Some(budget), run).await {
+            Ok(result) => result,
+            Err(err) => Err(DbError::from(err).into()),
+        }
     }
 }
 

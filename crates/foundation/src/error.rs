@@ -86,3 +86,14 @@ impl StorageFailure for DbError {
         Some(self)
     }
 }
+
+impl From<crate::BlockingError> for DbError {
+    fn from(err: crate::BlockingError) -> Self {
+        match err {
+            crate::BlockingError::NotStarted => {
+                DbError::Unavailable("no database connection was free in time".into())
+            }
+            other => DbError::Task(other.to_string()),
+        }
+    }
+}

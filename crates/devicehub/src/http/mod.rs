@@ -4,6 +4,7 @@
 pub(crate) mod auth;
 pub(crate) mod device_call;
 pub(crate) mod fallback;
+pub(crate) mod hashing;
 pub(crate) mod json;
 pub(crate) mod limits;
 pub(crate) mod metrics;

@@ -3,6 +3,8 @@
 use actix_web::{HttpRequest, HttpResponse, post, web};
 use audit::providers::Actor;
 use foundation::Db;
+
+use crate::http::hashing::Hashing;
 use serde::{Deserialize, Serialize};
 use user_authorization::providers as users;
 use utoipa::ToSchema;
@@ -46,12 +48,13 @@ pub(crate) struct LoginResponse {
 pub(crate) async fn login(
     req: HttpRequest,
     db: web::Data<Db>,
+    hashing: web::Data<Hashing>,
     body: web::Json<LoginRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let LoginRequest { username, password } = body.into_inner();
     let peer = req.peer_addr().map(|addr| addr.ip().to_string()).unwrap_or_default();
     let attempt = db.read(move |conn| users::begin_login(conn, &username, &peer)).await?;
-    let verified = web::block(move || attempt.verify(&password)).await?;
+    let verified = hashing.run(move || attempt.verify(&password)).await?;
     let issued = db.write(move |tx| users::finish_login(tx, &verified)).await?;
     let issued = issued.ok_or(users::Error::InvalidCredentials)?;
     Ok(HttpResponse::Ok().json(LoginResponse {
@@ -102,13 +105,14 @@ pub(crate) async fn register(
     req: HttpRequest,
     db: web::Data<Db>,
     settings: web::Data<Settings>,
+    hashing: web::Data<Hashing>,
     body: web::Json<RegisterRequest>,
 ) -> Result<HttpResponse, ApiError> {
     if !settings.allow_registration {
         return Err(ApiError::permission_denied("self-registration is disabled on this server"));
     }
     let RegisterRequest { username, password, email } = body.into_inner();
-    let password = web::block(move || users::hash_password(&password)).await??;
+    let password = hashing.run(move || users::hash_password(&password)).await??;
     let new = users::NewUser { username, password, email };
     let actor = Actor { user_id: None, request_id: request_id(&req) };
     let user = db.write(move |tx| users::register_user(tx, &new, &actor)).await?;

@@ -3,6 +3,8 @@
 use actix_web::{HttpResponse, delete, get, patch, post, put, web};
 use device_provisioning::providers as provisioning;
 use foundation::{Db, UserId};
+
+use crate::http::hashing::Hashing;
 use serde::{Deserialize, Serialize};
 use user_authorization::providers::{self as users, Permission, Scope, User};
 use utoipa::ToSchema;
@@ -82,11 +84,12 @@ async fn require_user_manager(db: &Db, caller: &Caller) -> Result<(), ApiError> 
 pub(crate) async fn create_user(
     caller: Caller,
     db: web::Data<Db>,
+    hashing: web::Data<Hashing>,
     body: web::Json<CreateUserRequest>,
 ) -> Result<HttpResponse, ApiError> {
     require_user_manager(&db, &caller).await?;
     let CreateUserRequest { username, password, email } = body.into_inner();
-    let password = web::block(move || users::hash_password(&password)).await??;
+    let password = hashing.run(move || users::hash_password(&password)).await??;
     let new = users::NewUser { username, password, email };
     let user =
         db.write(move |tx| users::create_user(tx, caller.user, &new, &caller.actor())).await?;
@@ -149,6 +152,7 @@ pub(crate) async fn get_user(
 pub(crate) async fn update_user(
     caller: Caller,
     db: web::Data<Db>,
+    hashing: web::Data<Hashing>,
     id: web::Path<i64>,
     body: web::Json<UpdateUserRequest>,
 ) -> Result<HttpResponse, ApiError> {
@@ -157,7 +161,7 @@ pub(crate) async fn update_user(
     let password = match password {
         Some(password) => {
             require_user_manager(&db, &caller).await?;
-            Some(web::block(move || users::hash_password(&password)).await??)
+            Some(hashing.run(move || users::hash_password(&password)).await??)
         }
         None => None,
     };
