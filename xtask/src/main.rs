@@ -10,6 +10,7 @@
 //! - `cargo xtask bench-import [--rows N]`: the import's speed on both backends.
 
 mod bench;
+mod chaos;
 mod fuzz;
 mod postgres;
 
@@ -25,6 +26,7 @@ const USAGE: &str = "usage: cargo xtask <command>
 commands:
   test [--throwaway-pg] [-- ARGS]   run every test on SQLite and PostgreSQL
   ci                                cargo fmt --check, clippy -D warnings, test, then fuzz
+  chaos [--long] [-- ARGS]          outage, kill -9, SIGTERM and scale-out scenarios
   fuzz [--examples N]               schemathesis against the server's own /openapi.json
   bench-import [--rows N]           time devicehub devices import on SQLite and PostgreSQL
   migrate up|down [--all]|status    migrations against DATABASE_URL (default sqlite://devicehub.db)
@@ -45,6 +47,7 @@ fn run(args: Vec<String>) -> anyhow::Result<()> {
     match command {
         "test" => test(rest),
         "ci" => ci(),
+        "chaos" => chaos::chaos(rest),
         "bench-import" => bench::import(rest),
         "fuzz" => fuzz::fuzz(rest),
         "migrate" => cargo(
