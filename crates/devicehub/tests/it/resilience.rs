@@ -196,6 +196,7 @@ struct Answer {
 struct Outage {
     /// From the moment the database was down to the moment it was being brought back.
     down: (Instant, Instant),
+    /// When bringing it back returned (`pg_ctl start -w`: the server accepts connections).
     back: Instant,
     /// `/readyz` in the middle of the outage: status, code, time to answer.
     readyz: (u16, Option<String>, Duration),
@@ -309,9 +310,10 @@ fn outage_under_load(app: &mut TestApp, how: &str, take_down: impl Fn(), bring_b
             .unwrap_or_else(|| panic!("outage {n}: no claim succeeded after it"));
         assert!(recovered <= RECOVERY_BOUND, "outage {n}: serving again only after {recovered:?}");
         eprintln!(
-            "{how}, outage {n}: {} answered inside it, all 503; readyz 503 in {took:?}; claims \
-             succeed again {recovered:?} after the database is back",
-            inside.len()
+            "{how}, outage {n}: {} answered inside it, all 503; readyz 503 in {took:?}; brought \
+             back in {:?}, after which claims succeed again in {recovered:?}",
+            inside.len(),
+            outage.back - until
         );
     }
     let slowest = unavailable.iter().map(|a| a.answered - a.sent).max();
