@@ -54,8 +54,7 @@ impl Cluster {
             let chown = Command::new("chown").arg(user).arg(folder.path()).status();
             assert!(chown.is_ok_and(|s| s.success()), "chown {user} the cluster's folder");
         }
-        let port = TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).expect("port");
-        let cluster = Cluster { bin, folder, port: port.port(), run_as };
+        let cluster = Cluster { bin, folder, port: free_port(), run_as };
         let data = cluster.data();
         cluster.pg("initdb", &["-D", &data, "-U", "postgres", "-A", "trust", "-E", "UTF8", "-N"]);
         cluster.start();
@@ -123,6 +122,17 @@ impl Drop for Cluster {
         // Ignored when already stopped; the folder goes with `TempDir`.
         let _ = self.try_pg("pg_ctl", &["-D", &self.data(), "-m", "immediate", "-w", "stop"]);
     }
+}
+
+/// A free loopback port below Linux's ephemeral range (32768–60999): while the server is
+/// stopped, no other test's port-0 listener or outgoing connection can take it from under the
+/// restart.
+fn free_port() -> u16 {
+    let start = 20_000 + (std::process::id() % 12_000) as u16;
+    (start..32_000)
+        .chain(20_000..start)
+        .find(|port| TcpListener::bind(("127.0.0.1", *port)).is_ok())
+        .expect("a free port between 20000 and 32000")
 }
 
 /// The folder holding `initdb` and `pg_ctl`: on `PATH`, else the newest major version under
