@@ -11,6 +11,7 @@
 //! - `cargo xtask bench-import [--rows N]`: the import's speed on both backends.
 
 mod bench;
+mod chaos;
 mod fuzz;
 mod postgres;
 
@@ -26,6 +27,7 @@ const USAGE: &str = "usage: cargo xtask <command>
 commands:
   test [--throwaway-pg] [-- ARGS]   run every test on SQLite and PostgreSQL
   ci                                cargo fmt --check, clippy -D warnings, test, then fuzz
+  chaos [--long] [-- ARGS]          outage, kill -9, SIGTERM and scale-out scenarios
   fuzz [--examples N]               schemathesis against the server's own /openapi.json
   bench [--quick] [--backend B]     claims, reads, lists and logins against the database's limit
   bench-import [--rows N]           time devicehub devices import on SQLite and PostgreSQL
@@ -48,6 +50,7 @@ fn run(args: Vec<String>) -> anyhow::Result<()> {
         "test" => test(rest),
         "ci" => ci(),
         "bench" => bench::bench(rest),
+        "chaos" => chaos::chaos(rest),
         "bench-import" => bench::import(rest),
         "bench-replay-sqlite" => bench::sqlite_child(rest),
         "fuzz" => fuzz::fuzz(rest),

@@ -12,7 +12,7 @@ use crate::{
         Backend, Person, TestApp,
         devices::{BLUEPRINT, blueprint, claim, claim_request, device_call},
         invariants::assert_invariants,
-        on_both_backends,
+        knob, on_both_backends,
     },
 };
 
@@ -23,6 +23,8 @@ on_both_backends!(
     transfers_grants_and_revokes_racing_keep_every_invariant,
 );
 
+/// Scale-out: the races below spread over three server processes on one PostgreSQL, for
+/// `CHAOS_ROUNDS` rounds each (5 by default).
 #[test]
 fn races_spread_over_three_processes_on_one_postgres_have_one_winner() {
     let first = TestApp::start(Backend::Postgres);
@@ -32,7 +34,8 @@ fn races_spread_over_three_processes_on_one_postgres_have_one_winner() {
     let admin = first.admin_token();
     blueprint(&first, &admin, BLUEPRINT);
     let claimers = users(&first, &admin, "claimer", CLAIMERS);
-    for round in 0..5 {
+    let rounds = knob("CHAOS_ROUNDS", 5);
+    for round in 0..rounds {
         let serial = format!("MULTI-{round}");
         let barrier = Barrier::new(CLAIMERS);
         let statuses: Vec<u16> = thread::scope(|s| {
@@ -61,7 +64,7 @@ fn races_spread_over_three_processes_on_one_postgres_have_one_winner() {
     }
     // The last-owner race, each owner leaving through a different process: one reset.
     let owners = &claimers[..apps.len()];
-    for round in 0..5 {
+    for round in 0..rounds {
         let (id, _) = claim(&first, &owners[0], "personal", &format!("MULTI-LEAVE-{round}"));
         for other in &owners[1..] {
             let path = format!("/api/v1/devices/{id}/access/{}", other.id);

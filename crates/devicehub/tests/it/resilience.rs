@@ -1,7 +1,15 @@
-//! Crashes: `kill -9` of the server, again and again, in the middle of claims, transfers and
-//! link removals. Every write a client saw acknowledged (2xx) must be in the database (its
-//! audit row, found by the request id the client sent), the invariants must hold, and SQLite's
-//! `PRAGMA integrity_check` must answer `ok` after every kill.
+//! Resilience under load, each scenario bounded in time and on loopback only.
+//!
+//! - Crashes: `kill -9` of the server, again and again, in the middle of claims, transfers and
+//!   link removals. Every write a client saw acknowledged (2xx) must be in the database (its
+//!   audit row, found by the request id the client sent), the invariants must hold, and
+//!   SQLite's `PRAGMA integrity_check` must answer `ok` after every kill.
+//! - Database outages: a real PostgreSQL server stopped and started, and the network to one cut
+//!   and restored; 503 `unavailable` meanwhile, recovery in the same process, nothing lost.
+//! - SIGTERM under load: every request taken is answered and committed.
+//!
+//! `cargo xtask chaos [--long]` runs them (with the multi-process races of `concurrency.rs`);
+//! the long version raises the `CHAOS_*` knobs read here.
 
 use std::{
     sync::{
@@ -9,7 +17,7 @@ use std::{
         atomic::{AtomicBool, Ordering},
     },
     thread,
-    time::Duration,
+    time::{Duration, Instant},
 };
 
 use diesel::{RunQueryDsl, sql_query, sql_types::Text};
@@ -18,14 +26,16 @@ use serde_json::{Value, json};
 
 use crate::support::{
     Backend, Person, TestApp, TestDb,
+    cluster::Cluster,
     devices::{BLUEPRINT, blueprint},
     invariants::assert_invariants,
-    on_both_backends,
+    knob, on_both_backends,
+    proxy::Proxy,
 };
 
 /// Kills per backend (`CHAOS_KILLS` for the long version).
 fn kills() -> usize {
-    std::env::var("CHAOS_KILLS").ok().and_then(|n| n.parse().ok()).unwrap_or(20)
+    knob("CHAOS_KILLS", 20)
 }
 const CLIENTS: usize = 3;
 
@@ -142,79 +152,189 @@ fn kill_nine_storms_lose_no_acknowledged_write(backend: Backend) {
     assert_invariants(&db);
 }
 
-/// PostgreSQL goes away under load (every connection cut, new ones refused, through a proxy
-/// in front of it) and comes back: meanwhile requests answer 503 `unavailable` (none hangs,
-/// none is a 500), `/readyz` is 503; afterwards the same process serves again, and every write
-/// acknowledged before, during or after the outage is in the database.
+/// How many times the outage tests take the database away (`CHAOS_OUTAGES`), and for how long.
+fn outages() -> usize {
+    knob("CHAOS_OUTAGES", 1)
+}
+const OUTAGE: Duration = Duration::from_secs(3);
+/// The contract: while the database is down, a request is answered 503 within this…
+const ANSWER_BOUND: Duration = Duration::from_secs(2);
+/// …and once it is back, the same process serves again within this.
+const RECOVERY_BOUND: Duration = Duration::from_secs(5);
+
+/// A real PostgreSQL server, the test's own cluster, stopped (`pg_ctl stop -m fast`: sessions
+/// ended by the server, new connections refused) under load and started again.
 #[test]
-fn postgres_outage_under_load_answers_503_and_recovers() {
+fn postgres_stopped_under_load_answers_503_and_recovers() {
+    let Some(cluster) = Cluster::start_or_skip("postgres_stopped_under_load") else { return };
+    let mut app = TestApp::start_with(cluster.db(), &[]);
+    outage_under_load(&mut app, "server stopped", || cluster.stop(), || cluster.start());
+}
+
+/// The network to PostgreSQL cut (through a proxy in front of the shared server): sessions
+/// die without a word from the server, and new connections are accepted, then closed.
+#[test]
+fn postgres_cut_off_under_load_answers_503_and_recovers() {
     let db = TestDb::fresh(Backend::Postgres);
     let (upstream, _) = crate::support::database::reroute(&db.url, "127.0.0.1:1".parse().unwrap());
-    let proxy = crate::support::proxy::Proxy::start(upstream);
+    let proxy = Proxy::start(upstream);
     let (_, through_proxy) = crate::support::database::reroute(&db.url, proxy.addr);
-    let app = TestApp::start_on_url(
-        db,
-        Some(&through_proxy),
-        &[("DEVICEHUB_DB_ACQUIRE_TIMEOUT_MS", "1000")],
-    );
+    let mut app = TestApp::start_on_url(db, Some(&through_proxy), &[]);
+    outage_under_load(&mut app, "network cut", || proxy.cut(), || proxy.restore());
+}
+
+/// One claim as a client saw it.
+struct Answer {
+    id: String,
+    status: u16,
+    code: Option<String>,
+    sent: Instant,
+    answered: Instant,
+}
+
+/// What the test saw of one outage.
+struct Outage {
+    /// From the moment the database was down to the moment it was being brought back.
+    down: (Instant, Instant),
+    /// When bringing it back returned (`pg_ctl start -w`: the server accepts connections).
+    back: Instant,
+    /// `/readyz` in the middle of the outage: status, code, time to answer.
+    readyz: (u16, Option<String>, Duration),
+}
+
+/// Sets the flag when dropped, so the load stops even when the test panics mid-outage.
+struct StopOnDrop<'a>(&'a AtomicBool);
+
+impl Drop for StopOnDrop<'_> {
+    fn drop(&mut self) {
+        self.0.store(true, Ordering::Relaxed);
+    }
+}
+
+/// The `code` of a problem+json answer.
+fn problem_code(response: reqwest::blocking::Response) -> Option<String> {
+    if response.headers().get("content-type")? != "application/problem+json" {
+        return None;
+    }
+    Some(response.json::<Value>().ok()?["code"].as_str()?.to_owned())
+}
+
+/// Three clients claim devices while `take_down` and `bring_back` break the database
+/// `outages()` times. During each outage every request is answered 503 `unavailable` within
+/// [`ANSWER_BOUND`] (none hangs, none is a 500) and `/readyz` is 503; once the database is back
+/// the same process answers 201 again within [`RECOVERY_BOUND`]; every claim acknowledged
+/// before, during or after is in the database.
+fn outage_under_load(app: &mut TestApp, how: &str, take_down: impl Fn(), bring_back: impl Fn()) {
     let admin = app.admin_token();
-    blueprint(&app, &admin, BLUEPRINT);
+    blueprint(app, &admin, BLUEPRINT);
     let people: Vec<Person> =
         (0..CLIENTS).map(|i| app.user(&admin, &format!("outage{i}"))).collect();
-
     let stop = AtomicBool::new(false);
-    let acked = Mutex::new(Vec::new());
-    let statuses = Mutex::new(Vec::new());
+    let answers = Mutex::new(Vec::<Answer>::new());
+    let mut seen = Vec::<Outage>::new();
+    let server = &*app;
     thread::scope(|s| {
+        let _stop = StopOnDrop(&stop);
         for (i, me) in people.iter().enumerate() {
-            let (app, stop, acked, statuses) = (&app, &stop, &acked, &statuses);
+            let (stop, answers) = (&stop, &answers);
             s.spawn(move || {
-                let mut n = 0;
-                while !stop.load(Ordering::Relaxed) {
-                    n += 1;
+                for n in 0.. {
+                    if stop.load(Ordering::Relaxed) {
+                        return;
+                    }
                     let id = format!("outage-{i}-{n}");
                     let body = json!({"cpu_serial": id, "hardware_blueprint_version": BLUEPRINT});
-                    let started = std::time::Instant::now();
-                    let response = app
+                    let sent = Instant::now();
+                    let response = server
                         .request(Method::POST, "/api/v1/devices/claim")
                         .bearer_auth(&me.token)
                         .header("x-request-id", &id)
                         .json(&body)
                         .send()
                         .expect("every request is answered, none hangs");
+                    let answered = Instant::now();
                     let status = response.status().as_u16();
-                    if status == 201 {
-                        acked.lock().unwrap().push(id);
-                    }
-                    statuses.lock().unwrap().push((status, started.elapsed()));
+                    let code = problem_code(response);
+                    answers.lock().unwrap().push(Answer { id, status, code, sent, answered });
                 }
             });
         }
-        thread::sleep(Duration::from_millis(500));
-        proxy.cut();
-        thread::sleep(Duration::from_secs(3));
-        let ready = app.get("/readyz").send().unwrap();
-        assert_eq!(ready.status(), 503, "readyz during the outage");
-        proxy.restore();
-        thread::sleep(Duration::from_secs(3));
-        stop.store(true, Ordering::Relaxed);
+        for _ in 0..outages() {
+            thread::sleep(Duration::from_millis(500));
+            take_down();
+            let down = Instant::now();
+            thread::sleep(OUTAGE / 2);
+            let asked = Instant::now();
+            let ready = server.get("/readyz").send().expect("readyz answers");
+            let readyz = (ready.status().as_u16(), problem_code(ready), asked.elapsed());
+            thread::sleep(OUTAGE / 2);
+            let up = Instant::now();
+            bring_back();
+            let back = Instant::now();
+            seen.push(Outage { down: (down, up), back, readyz });
+            // Load goes on until a claim succeeds again (or the bound has passed), then a little
+            // longer, so the next outage starts from a serving process.
+            while Instant::now() < back + RECOVERY_BOUND
+                && !answers.lock().unwrap().iter().any(|a| a.status == 201 && a.answered >= back)
+            {
+                thread::sleep(Duration::from_millis(20));
+            }
+            thread::sleep(Duration::from_millis(500));
+        }
     });
-    let timed = statuses.into_inner().unwrap();
-    let slowest = timed.iter().filter(|(s, _)| *s == 503).map(|(_, t)| *t).max();
-    eprintln!("outage: {} requests, slowest 503 answered in {slowest:?}", timed.len());
-    let statuses: Vec<u16> = timed.iter().map(|(s, _)| *s).collect();
+    let answers = answers.into_inner().unwrap();
+    let statuses: Vec<u16> = answers.iter().map(|a| a.status).collect();
     assert!(statuses.iter().all(|s| [201, 503].contains(s)), "statuses: {:?}", distinct(&statuses));
-    let last_unavailable = statuses.iter().rposition(|s| *s == 503).expect("the outage was seen");
-    assert!(statuses[last_unavailable..].contains(&201), "claims succeed again after the outage");
+    let unavailable: Vec<&Answer> = answers.iter().filter(|a| a.status == 503).collect();
+    for a in &unavailable {
+        assert_eq!(a.code.as_deref(), Some("unavailable"), "503 of {}", a.id);
+        let took = a.answered - a.sent;
+        assert!(took <= ANSWER_BOUND, "{}: 503 after {took:?}", a.id);
+    }
+    for (n, outage) in seen.iter().enumerate() {
+        let (from, until) = outage.down;
+        let inside: Vec<&Answer> =
+            answers.iter().filter(|a| a.sent >= from && a.answered <= until).collect();
+        assert!(!inside.is_empty(), "outage {n}: no request was answered while it lasted");
+        for a in &inside {
+            assert_eq!(a.status, 503, "{} was sent and answered during outage {n}", a.id);
+        }
+        let (status, code, took) = &outage.readyz;
+        assert_eq!((*status, code.as_deref()), (503, Some("unavailable")), "readyz, outage {n}");
+        assert!(*took <= ANSWER_BOUND, "readyz answered after {took:?} in outage {n}");
+        let recovered = answers
+            .iter()
+            .filter(|a| a.status == 201 && a.answered >= outage.back)
+            .map(|a| a.answered - outage.back)
+            .min()
+            .unwrap_or_else(|| panic!("outage {n}: no claim succeeded after it"));
+        assert!(recovered <= RECOVERY_BOUND, "outage {n}: serving again only after {recovered:?}");
+        eprintln!(
+            "{how}, outage {n}: {} answered inside it, all 503; readyz 503 in {took:?}; brought \
+             back in {:?}, after which claims succeed again in {recovered:?}",
+            inside.len(),
+            outage.back - until
+        );
+    }
+    let slowest = unavailable.iter().map(|a| a.answered - a.sent).max();
+    let acked: Vec<&str> =
+        answers.iter().filter(|a| a.status == 201).map(|a| a.id.as_str()).collect();
+    eprintln!(
+        "{how}: {} outages, {} requests, {} answered 503 (slowest in {slowest:?}), {} claims \
+         acknowledged, all kept",
+        seen.len(),
+        answers.len(),
+        unavailable.len(),
+        acked.len()
+    );
+    assert!(app.is_running(), "the server process is still the one that started");
+    assert!(!app.logs().iter().any(|l| l.contains("panicked")), "no panic in the server");
     assert_eq!(app.get("/readyz").send().unwrap().status(), 200);
-    let token = app.admin_token();
-    assert_eq!(app.call(Method::GET, "/api/v1/me", Some(&token), None).status(), 200);
-    let acked = acked.into_inner().unwrap();
     let ids = acked.iter().map(|id| format!("'{id}'")).collect::<Vec<_>>().join(",");
     let recorded = app.db.count(&format!(
         "SELECT COUNT(DISTINCT request_id) AS n FROM audit_logs WHERE request_id IN ({ids}) AND event_type = 'DEVICE_PROVISIONED'"
     ));
-    assert_eq!(recorded, acked.len() as i64);
+    assert_eq!(recorded, acked.len() as i64, "every acknowledged claim is in the database");
     assert_invariants(&app.db);
 }
 

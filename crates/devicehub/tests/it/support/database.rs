@@ -80,7 +80,12 @@ impl TestDb {
 
     /// A second handle on the same database, for another server process; it removes nothing.
     pub(crate) fn shared(&self) -> TestDb {
-        TestDb { backend: self.backend, url: self.url.clone(), cleanup: Cleanup::Nothing }
+        Self::owned_elsewhere(self.backend, self.url.clone())
+    }
+
+    /// A handle on a database something else removes (e.g. a test's own cluster).
+    pub(crate) fn owned_elsewhere(backend: Backend, url: String) -> TestDb {
+        TestDb { backend, url, cleanup: Cleanup::Nothing }
     }
 
     /// A direct connection to this database, for assertions on what the server stored.

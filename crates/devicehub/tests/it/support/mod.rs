@@ -3,6 +3,7 @@
 //! ([`on_both_backends!`]).
 
 pub(crate) mod app;
+pub(crate) mod cluster;
 pub(crate) mod database;
 pub(crate) mod devices;
 pub(crate) mod invariants;
@@ -13,6 +14,11 @@ pub(crate) mod world;
 pub(crate) use app::{Person, TestApp};
 pub(crate) use database::{Backend, TestDb};
 pub(crate) use world::World;
+
+/// A size a test reads from the environment (`CHAOS_KILLS=100` …), for its long version.
+pub(crate) fn knob(name: &str, default: usize) -> usize {
+    std::env::var(name).ok().and_then(|n| n.parse().ok()).unwrap_or(default)
+}
 
 /// For each named test body `fn name(backend: Backend)`, generates `name::sqlite` and
 /// `name::postgres` tests.
