@@ -26,7 +26,7 @@ const USAGE: &str = "usage: cargo xtask <command>
 
 commands:
   test [--throwaway-pg] [-- ARGS]   run every test on SQLite and PostgreSQL
-  ci                                cargo fmt --check, clippy -D warnings, test, then fuzz
+  ci                                cargo fmt --check, clippy -D warnings, test, fuzz, bench --quick
   chaos [--long] [-- ARGS]          outage, kill -9, SIGTERM and scale-out scenarios
   fuzz [--examples N]               schemathesis against the server's own /openapi.json
   bench [--quick] [--backend B]     claims, reads, lists and logins against the database's limit
@@ -73,7 +73,10 @@ fn ci() -> anyhow::Result<()> {
     cargo(&["fmt", "--all", "--", "--check"])?;
     cargo(&["clippy", "--workspace", "--all-targets", "--", "-D", "warnings"])?;
     test(&[])?;
-    fuzz::fuzz(&[])
+    fuzz::fuzz(&[])?;
+    // The benchmark's quick mode, so the benchmark itself cannot rot; its figures are not
+    // judged here (this machine is shared), only that every scenario runs without an error.
+    bench::bench(&["--quick".to_owned()])
 }
 
 /// Runs the workspace tests with `TEST_DATABASE_URL` pointing at a PostgreSQL server: the one

@@ -45,15 +45,26 @@ pub(crate) fn set_role(
         .set(ud::role.eq(role.as_str()))
         .execute(&mut **tx)?;
     if updated == 0 {
-        diesel::insert_into(ud::table)
-            .values((
-                ud::user_id.eq(user.0),
-                ud::device_id.eq(device.0),
-                ud::role.eq(role.as_str()),
-                ud::created_at.eq(time::now()),
-            ))
-            .execute(&mut **tx)?;
+        insert(tx, user, device, role)?;
     }
+    Ok(())
+}
+
+/// A new link (the pair must not have one).
+pub(crate) fn insert(
+    tx: &mut Tx<'_>,
+    user: UserId,
+    device: DeviceId,
+    role: LinkRole,
+) -> Result<(), Error> {
+    diesel::insert_into(ud::table)
+        .values((
+            ud::user_id.eq(user.0),
+            ud::device_id.eq(device.0),
+            ud::role.eq(role.as_str()),
+            ud::created_at.eq(time::now()),
+        ))
+        .execute(&mut **tx)?;
     Ok(())
 }
 

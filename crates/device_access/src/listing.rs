@@ -10,7 +10,7 @@ use user_authorization::providers::{Permission, Scope, check_user_permission};
 
 use crate::{error::Error, links, models::LinkRole};
 
-/// Links read per round while filling a personal page.
+/// Links read per round while filling a personal page that a filter may thin out.
 const LINK_BATCH: i64 = 200;
 
 /// One page, by id, of the devices `caller` may read in `context` that match `filter`
@@ -62,10 +62,15 @@ fn linked_devices(
     mut after: Option<DeviceId>,
     limit: i64,
 ) -> Result<Vec<Device>, Error> {
+    // Without a filter every linked device is on the page: read just the page's links.
+    let unfiltered = filter.status.is_none()
+        && filter.blueprint_id.is_none()
+        && filter.organization_id.is_none();
+    let batch = if unfiltered { limit } else { LINK_BATCH.max(limit) };
     let mut found = Vec::new();
     loop {
-        let ids = links::devices_of(conn, user, None, after.map(|d| d.0), LINK_BATCH.max(limit))?;
-        let exhausted = (ids.len() as i64) < LINK_BATCH.max(limit);
+        let ids = links::devices_of(conn, user, None, after.map(|d| d.0), batch)?;
+        let exhausted = (ids.len() as i64) < batch;
         let Some(last) = ids.last().copied() else { return Ok(found) };
         after = Some(last);
         found.extend(core::devices_by_ids(conn, &ids, filter)?);

@@ -260,9 +260,11 @@ pub fn transfer_device(
     Ok(found)
 }
 
-/// Links `user` as owner of a device just claimed (device_provisioning's step 4).
+/// Links `user` as owner of a device just claimed (device_provisioning's step 4). A device
+/// being claimed has no links (it is new, or a reset removed them all), so this is a single
+/// insert; a leftover link would fail it as a unique violation rather than be overwritten.
 pub fn link_owner(tx: &mut Tx<'_>, user: UserId, device: DeviceId) -> Result<(), Error> {
-    links::set_role(tx, user, device, LinkRole::Owner)
+    links::insert(tx, user, device, LinkRole::Owner)
 }
 
 /// Removes every link of `user` (before the user is deleted), resetting each device left

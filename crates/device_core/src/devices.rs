@@ -221,8 +221,13 @@ pub fn authenticate_device(
     }))
 }
 
-fn filtered(filter: &DeviceFilter) -> d::BoxedQuery<'static, <DbConn as Connection>::Backend> {
-    let mut query = d::table.into_boxed();
+type Joined = diesel::dsl::InnerJoin<d::table, hb::table>;
+
+/// Devices joined with their blueprint, narrowed by `filter`: one query gives a page.
+fn filtered(
+    filter: &DeviceFilter,
+) -> diesel::dsl::IntoBoxed<'static, Joined, <DbConn as Connection>::Backend> {
+    let mut query = d::table.inner_join(hb::table).into_boxed();
     if let Some(org) = filter.organization_id {
         query = query.filter(d::organization_id.eq(org.0));
     }
@@ -242,12 +247,12 @@ pub fn list_devices(
     after: Option<DeviceId>,
     limit: i64,
 ) -> Result<Vec<Device>, Error> {
-    let mut ids = filtered(filter).select(d::id).order(d::id).limit(limit);
+    let mut query = filtered(filter).select(COLUMNS).order(d::id).limit(limit);
     if let Some(after) = after {
-        ids = ids.filter(d::id.gt(after.0));
+        query = query.filter(d::id.gt(after.0));
     }
-    let ids: Vec<i64> = ids.load(conn)?;
-    by_ids(conn, &ids)
+    let rows: Vec<DeviceRow> = query.load(conn)?;
+    Ok(rows.into_iter().map(Device::from).collect())
 }
 
 /// The devices among `ids` that match `filter`, by id.
@@ -256,21 +261,11 @@ pub fn devices_by_ids(
     ids: &[DeviceId],
     filter: &DeviceFilter,
 ) -> Result<Vec<Device>, Error> {
-    let ids: Vec<i64> = ids.iter().map(|id| id.0).collect();
-    let matching: Vec<i64> =
-        filtered(filter).select(d::id).filter(d::id.eq_any(&ids)).load(conn)?;
-    by_ids(conn, &matching)
-}
-
-fn by_ids(conn: &mut DbConn, ids: &[i64]) -> Result<Vec<Device>, Error> {
     if ids.is_empty() {
         return Ok(Vec::new());
     }
-    let rows: Vec<DeviceRow> = d::table
-        .inner_join(hb::table)
-        .select(COLUMNS)
-        .filter(d::id.eq_any(ids))
-        .order(d::id)
-        .load(conn)?;
+    let ids: Vec<i64> = ids.iter().map(|id| id.0).collect();
+    let rows: Vec<DeviceRow> =
+        filtered(filter).select(COLUMNS).filter(d::id.eq_any(ids)).order(d::id).load(conn)?;
     Ok(rows.into_iter().map(Device::from).collect())
 }
