@@ -62,7 +62,7 @@ impl Plan {
         } else {
             Plan {
                 quick,
-                seconds: 10,
+                seconds: 5,
                 connections: vec![1, 16],
                 datasets: [
                     dataset("10k", 10_000, 1_000, 5_000),

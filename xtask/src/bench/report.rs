@@ -70,6 +70,8 @@ pub(crate) struct Results {
     pub(crate) rows: Vec<Row>,
     /// Peak resident memory of the loaded server per backend and dataset, MiB.
     peak_rss_mib: Vec<(String, f64)>,
+    /// PostgreSQL claims/s with one server process and with three.
+    scale_out_claims_per_second: Option<(f64, f64)>,
 }
 
 impl Results {
@@ -81,7 +83,12 @@ impl Results {
             seconds_per_measurement: plan.seconds,
             rows: Vec::new(),
             peak_rss_mib: Vec::new(),
+            scale_out_claims_per_second: None,
         }
+    }
+
+    pub(crate) fn scale_out(&mut self, one: f64, three: f64) {
+        self.scale_out_claims_per_second = Some((one, three));
     }
 
     pub(crate) fn peak_rss(&mut self, backend: Backend, mib: f64) {
@@ -135,6 +142,14 @@ impl Results {
         let _ = writeln!(md, "\nPeak server RSS under load:");
         for (backend, mib) in &self.peak_rss_mib {
             let _ = writeln!(md, "- {backend}: {mib:.1} MiB");
+        }
+        if let Some((one, three)) = self.scale_out_claims_per_second {
+            let _ = writeln!(
+                md,
+                "\nScale-out (PostgreSQL, claims, servers unpinned): 1 process {one:.0} req/s, \
+                 3 processes {three:.0} req/s ({:.2}×).",
+                three / one.max(1.0)
+            );
         }
         md
     }

@@ -139,7 +139,57 @@ fn dataset(
         }
     }
     results.peak_rss(backend, server.peak_rss_mib()?);
+    drop((server, capture));
+    if larger && backend == Backend::Postgres {
+        let (one, three) = scale_out(plan, url, &world, &work)?;
+        results.scale_out(one, three);
+    }
     Ok(())
+}
+
+/// Claims/s with one server process and with three on the same PostgreSQL, each process
+/// unpinned and loaded by its own wrk (on core 1) with a third of the connections.
+fn scale_out(plan: &Plan, url: &str, world: &World, work: &Path) -> anyhow::Result<(f64, f64)> {
+    let connections = plan.connections.iter().copied().max().unwrap_or(1);
+    let mut rates = Vec::new();
+    for processes in [1_u32, 3] {
+        let servers: Vec<Server> = (0..processes)
+            .map(|i| {
+                Server::start(&ServerOptions {
+                    url: url.to_owned(),
+                    pool: connections.div_ceil(processes),
+                    core: None,
+                    trace: None,
+                    log: work.join(format!("scale-{processes}-{i}.log")),
+                })
+            })
+            .collect::<anyhow::Result<_>>()?;
+        let loads: Vec<_> = servers
+            .iter()
+            .enumerate()
+            .map(|(i, server)| {
+                let dir = work.join(format!("scale-{processes}-{i}"));
+                let traffic = traffic(Scenario::Claim, world, &format!("S{processes}x{i}"));
+                let (base, per) = (server.base.clone(), connections.div_ceil(processes));
+                let seconds = plan.seconds;
+                std::thread::spawn(move || -> anyhow::Result<load::LoadResult> {
+                    fs::create_dir_all(&dir)?;
+                    load::run(&base, &traffic, per, seconds, &dir)
+                })
+            })
+            .collect();
+        let mut total = 0.0;
+        for handle in loads {
+            let result = handle.join().map_err(|_| anyhow::anyhow!("load thread panicked"))??;
+            if result.errors > 0 {
+                bail!("scale-out: {} claims failed", result.errors);
+            }
+            total += result.per_second;
+        }
+        eprintln!("xtask:   claims with {processes} process(es): {total:.0} req/s");
+        rates.push(total);
+    }
+    Ok((rates[0], rates[1]))
 }
 
 fn traffic(scenario: Scenario, world: &World, run: &str) -> Traffic {
