@@ -104,7 +104,11 @@ pub(crate) fn bench(args: &[String]) -> anyhow::Result<()> {
                 let admin = pg.url().context("no PostgreSQL for the benchmark")?;
                 plan.datasets
                     .iter()
-                    .map(|d| scratch_database(&admin, &format!("devicehub_bench_{}", d.name)))
+                    .map(|d| {
+                        // PostgreSQL folds unquoted names to lower case.
+                        let name = format!("devicehub_bench_{}", d.name.to_lowercase());
+                        scratch_database(&admin, &name)
+                    })
                     .collect::<anyhow::Result<_>>()?
             }
         };

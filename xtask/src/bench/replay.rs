@@ -319,6 +319,10 @@ fn replay_for(
 ) -> anyhow::Result<Latencies> {
     let mut latencies = Latencies::default();
     let mut rng = 0x9e37_79b9_7f4a_7c15_u64 ^ u64::from(worker);
+    // Fresh values must not repeat those of an earlier replay on the same database.
+    let run = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos());
     start.wait();
     let deadline = Instant::now() + Duration::from_secs(seconds);
     let mut round = 0_u64;
@@ -326,7 +330,7 @@ fn replay_for(
         round += 1;
         let began = Instant::now();
         let fresh: Vec<String> =
-            (0..script.fresh_count).map(|k| format!("r{worker}-{round}-{k}")).collect();
+            (0..script.fresh_count).map(|k| format!("r{run}-{worker}-{round}-{k}")).collect();
         rng = rng.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
         let device = script.device_range.map(|(lo, hi)| lo + (rng >> 33) as i64 % (hi - lo + 1));
         let mut returned = None;
