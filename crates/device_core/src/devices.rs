@@ -6,7 +6,7 @@ use foundation::{DbConn, DeviceId, OrganizationId, Tx, time};
 
 use crate::{
     error::Error,
-    models::{Credentials, Device, DeviceFilter, DeviceRow, DeviceStatus},
+    models::{Blueprint, Credentials, Device, DeviceFilter, DeviceRow, DeviceStatus},
     schema::{devices as d, hardware_blueprints as hb},
     secrets, validate,
 };
@@ -82,7 +82,7 @@ pub fn lock_device_by_serial(tx: &mut Tx<'_>, serial: &str) -> Result<Option<Dev
 pub fn insert_claimed_device(
     tx: &mut Tx<'_>,
     serial: &str,
-    blueprint_id: i64,
+    blueprint: &Blueprint,
     organization: Option<OrganizationId>,
     name: Option<&str>,
 ) -> Result<Option<(Device, Credentials)>, Error> {
@@ -95,7 +95,7 @@ pub fn insert_claimed_device(
     let values = (
         d::cpu_serial.eq(serial),
         d::current_uuid.eq(&uuid),
-        d::hardware_blueprint_id.eq(blueprint_id),
+        d::hardware_blueprint_id.eq(blueprint.id),
         d::organization_id.eq(organization.map(|o| o.0)),
         d::name.eq(name),
         d::status.eq(DeviceStatus::Active.as_str()),
@@ -121,7 +121,20 @@ pub fn insert_claimed_device(
             .optional()?,
     };
     let Some(id) = id else { return Ok(None) };
-    let device = get_device(tx, DeviceId(id))?.ok_or(Error::NotFound("device"))?;
+    // Everything stored is known here: no need to read the row back.
+    let device = Device {
+        id: DeviceId(id),
+        cpu_serial: serial.to_owned(),
+        current_uuid: uuid.clone(),
+        name: name.map(str::to_owned),
+        status: DeviceStatus::Active,
+        organization_id: organization,
+        hardware_blueprint_id: blueprint.id,
+        hardware_blueprint_version: blueprint.version.clone(),
+        claimed_at: Some(now),
+        created_at: now,
+        updated_at: now,
+    };
     Ok(Some((device, Credentials { device_uuid: uuid, device_secret: secret })))
 }
 

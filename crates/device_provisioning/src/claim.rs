@@ -99,7 +99,7 @@ pub fn provision_new_device(
     let created = if policy.require_registration {
         None
     } else {
-        core::insert_claimed_device(tx, &request.cpu_serial, blueprint.id, organization, name)?
+        core::insert_claimed_device(tx, &request.cpu_serial, &blueprint, organization, name)?
     };
     let (device, credentials) = match created {
         Some(created) => created,
