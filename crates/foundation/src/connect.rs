@@ -92,8 +92,11 @@ impl ConnectionSettings {
         match self.url.backend {
             Backend::Sqlite => {
                 let mut conn = SqliteConnection::establish(&self.url.target)?;
+                // A 1 MiB page cache per connection (SQLite's default is 2 MiB): the OS page
+                // cache holds the rest, and the server's memory stays bounded.
                 let pragmas = format!(
-                    "PRAGMA busy_timeout = {}; PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL;",
+                    "PRAGMA busy_timeout = {}; PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL; \
+                     PRAGMA cache_size = -1024;",
                     self.busy_timeout.as_millis()
                 );
                 conn.batch_execute(&pragmas).map_err(ConnectionError::CouldntSetupConfiguration)?;

@@ -123,6 +123,10 @@ pub struct Db {
     backend: Backend,
     workers: Arc<BlockingPool>,
     acquire_timeout: Duration,
+    /// SQLite: one writer at a time in this process. SQLite admits one writer anyway; waiting
+    /// here hands the lock to the next writer the moment the last one commits, where SQLite's
+    /// busy handler would poll with sleeps of up to 100 ms.
+    writer: Arc<std::sync::Mutex<()>>,
 }
 
 impl Db {
@@ -158,7 +162,13 @@ impl Db {
             .build(Manager { settings })?;
         let workers = BlockingPool::new("db", options.max_connections as usize)
             .map_err(|e| DbError::Task(format!("cannot start database threads: {e}")))?;
-        Ok(Db { pool, backend: url.backend(), workers, acquire_timeout: options.acquire_timeout })
+        Ok(Db {
+            pool,
+            backend: url.backend(),
+            workers,
+            acquire_timeout: options.acquire_timeout,
+            writer: Arc::default(),
+        })
     }
 
     /// The engine behind this handle.
@@ -214,6 +224,8 @@ impl Db {
         E: From<DbError> + StorageFailure,
     {
         let mut conn = self.checkout(wait)?;
+        let _turn = (self.backend == Backend::Sqlite)
+            .then(|| self.writer.lock().unwrap_or_else(std::sync::PoisonError::into_inner));
         let mut attempt = 0;
         loop {
             match in_transaction(&mut conn, &mut f) {
