@@ -180,6 +180,19 @@ impl TestApp {
 
 impl Drop for TestApp {
     fn drop(&mut self) {
+        // A test that fails because its server went away says how it went: the exit status
+        // (a signal, a panic's code) and the server's last words.
+        if std::thread::panicking()
+            && let Ok(Some(status)) = self.child.try_wait()
+        {
+            let logs = self.logs.lock().map(|l| l.clone()).unwrap_or_default();
+            let tail = &logs[logs.len().saturating_sub(20)..];
+            eprintln!(
+                "devicehub (pid {}) had already exited: {status}; its last lines:\n{}",
+                self.child.id(),
+                tail.join("\n")
+            );
+        }
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
