@@ -185,6 +185,19 @@ pub(crate) struct LimitResult {
     pub(crate) transactions: u64,
 }
 
+impl LimitResult {
+    /// One latency per transaction, over `seconds`.
+    fn from_latencies(mut latencies: Latencies, seconds: u64) -> LimitResult {
+        let transactions = latencies.len() as u64;
+        LimitResult {
+            per_second: transactions as f64 / seconds.max(1) as f64,
+            p50_ms: latencies.percentile_ms(50.0),
+            p99_ms: latencies.percentile_ms(99.0),
+            transactions,
+        }
+    }
+}
+
 /// Runs `script` with `pgbench` on `core`: `clients` connections for `seconds`.
 pub(crate) fn pgbench(
     url: &str,
@@ -225,13 +238,7 @@ pub(crate) fn pgbench(
             }
         }
     }
-    let transactions = latencies.len() as u64;
-    Ok(LimitResult {
-        per_second: transactions as f64 / seconds as f64,
-        p50_ms: latencies.percentile_ms(50.0),
-        p99_ms: latencies.percentile_ms(99.0),
-        transactions,
-    })
+    Ok(LimitResult::from_latencies(latencies, seconds))
 }
 
 fn failed_transactions(report: &str) -> u64 {
@@ -301,13 +308,7 @@ fn sqlite_loop(spec: &SqliteSpec) -> anyhow::Result<LimitResult> {
         let done = worker.join().map_err(|_| anyhow::anyhow!("replay thread panicked"))??;
         latencies.extend(done?);
     }
-    let transactions = latencies.len() as u64;
-    Ok(LimitResult {
-        per_second: transactions as f64 / spec.seconds as f64,
-        p50_ms: latencies.percentile_ms(50.0),
-        p99_ms: latencies.percentile_ms(99.0),
-        transactions,
-    })
+    Ok(LimitResult::from_latencies(latencies, spec.seconds))
 }
 
 fn replay_for(

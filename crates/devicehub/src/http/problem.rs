@@ -376,12 +376,6 @@ impl From<access::Error> for ApiError {
     }
 }
 
-impl From<actix_web::error::BlockingError> for ApiError {
-    fn from(err: actix_web::error::BlockingError) -> Self {
-        ApiError::internal(&err)
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use actix_web::body::MessageBody;
