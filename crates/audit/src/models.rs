@@ -17,7 +17,9 @@ pub(crate) struct AuditRow {
 }
 
 #[derive(Debug, Insertable)]
-#[diesel(table_name = audit_logs)]
+// `None` binds NULL instead of writing DEFAULT, so the statement's SQL never varies and
+// diesel can keep it prepared.
+#[diesel(table_name = audit_logs, treat_none_as_default_value = false)]
 pub(crate) struct NewAuditRow<'a> {
     pub(crate) occurred_at: NaiveDateTime,
     pub(crate) event_type: &'a str,

@@ -263,7 +263,9 @@ impl From<UserRow> for User {
 }
 
 #[derive(Debug, Insertable)]
-#[diesel(table_name = users)]
+// `None` binds NULL instead of writing DEFAULT, so the statement's SQL never varies and
+// diesel can keep it prepared.
+#[diesel(table_name = users, treat_none_as_default_value = false)]
 pub(crate) struct NewUserRow<'a> {
     pub(crate) username: &'a str,
     pub(crate) username_key: &'a str,
@@ -288,7 +290,9 @@ pub(crate) struct TokenRow {
 }
 
 #[derive(Debug, Insertable)]
-#[diesel(table_name = api_tokens)]
+// `None` binds NULL instead of writing DEFAULT, so the statement's SQL never varies and
+// diesel can keep it prepared.
+#[diesel(table_name = api_tokens, treat_none_as_default_value = false)]
 pub(crate) struct NewTokenRow<'a> {
     pub(crate) user_id: i64,
     pub(crate) name: &'a str,
