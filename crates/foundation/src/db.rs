@@ -218,17 +218,30 @@ impl Db {
     fn write_within<T, E>(
         &self,
         wait: Duration,
-        mut f: impl FnMut(&mut Tx<'_>) -> Result<T, E>,
+        f: impl FnMut(&mut Tx<'_>) -> Result<T, E>,
     ) -> Result<T, E>
     where
         E: From<DbError> + StorageFailure,
     {
         let mut conn = self.checkout(wait)?;
+        self.write_on(&mut conn, f)
+    }
+
+    /// One write transaction on `conn`, run again when it loses a race (see
+    /// [`Db::write_blocking`]); SQLite writers of this process take turns first.
+    fn write_on<T, E>(
+        &self,
+        conn: &mut DbConn,
+        mut f: impl FnMut(&mut Tx<'_>) -> Result<T, E>,
+    ) -> Result<T, E>
+    where
+        E: From<DbError> + StorageFailure,
+    {
         let _turn = (self.backend == Backend::Sqlite)
             .then(|| self.writer.lock().unwrap_or_else(std::sync::PoisonError::into_inner));
         let mut attempt = 0;
         loop {
-            match in_transaction(&mut conn, &mut f) {
+            match in_transaction(conn, &mut f) {
                 Err(err)
                     if attempt < WRITE_RETRIES
                         && err.storage_error().is_some_and(DbError::is_retryable) =>
@@ -265,6 +278,34 @@ impl Db {
     {
         let db = self.clone();
         self.on_worker(move |wait| db.write_within(wait, f)).await
+    }
+
+    /// Runs `first` on a pooled connection outside any transaction and, when it succeeds,
+    /// `then` in one write transaction on the same connection (as [`Db::write_blocking`]): one
+    /// trip to a database thread and one checkout for a request that must, say, authenticate
+    /// before it writes. On SQLite `first` runs before the write lock is taken.
+    ///
+    /// Fails with `first`'s error (or a [`DbError`] when no connection can be had);
+    /// otherwise gives `first`'s value with the outcome of `then`.
+    pub async fn read_then_write<A, T, E, F>(
+        &self,
+        first: impl FnOnce(&mut DbConn) -> Result<A, F> + Send + 'static,
+        mut then: impl FnMut(&mut Tx<'_>, &A) -> Result<T, E> + Send + 'static,
+    ) -> Result<(A, Result<T, E>), F>
+    where
+        A: Send + 'static,
+        T: Send + 'static,
+        E: From<DbError> + StorageFailure + Send + 'static,
+        F: From<DbError> + Send + 'static,
+    {
+        let db = self.clone();
+        self.on_worker(move |wait| {
+            let mut conn = db.checkout(wait)?;
+            let value = first(&mut conn)?;
+            let outcome = db.write_on(&mut conn, |tx| then(tx, &value));
+            Ok((value, outcome))
+        })
+        .await
     }
 
     /// Checks that the database answers a trivial query within `timeout`.

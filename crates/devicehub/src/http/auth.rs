@@ -7,7 +7,7 @@ use std::pin::Pin;
 
 use actix_web::{FromRequest, HttpMessage, HttpRequest, dev::Payload, http::header, web};
 use audit::providers::Actor;
-use foundation::{ActiveContext, Db, UserId};
+use foundation::{ActiveContext, Db, DbConn, InvalidContext, UserId};
 use user_authorization::providers as users;
 
 use super::{observe::RequestId, problem::ApiError};
@@ -32,10 +32,39 @@ pub(crate) fn request_id(req: &HttpRequest) -> Option<String> {
     req.extensions().get::<RequestId>().map(|id| id.as_str().to_owned())
 }
 
-fn bearer_token(req: &HttpRequest) -> Option<String> {
-    let value = req.headers().get(header::AUTHORIZATION)?.to_str().ok()?;
-    let (scheme, token) = value.split_once(' ')?;
-    scheme.eq_ignore_ascii_case("bearer").then(|| token.trim().to_owned())
+/// A request's bearer token, read from its header but not checked yet: the check needs the
+/// database, and runs on whatever connection the request uses first.
+// No Debug: it holds the token.
+#[derive(Clone)]
+pub(crate) struct Bearer {
+    token: String,
+    request_id: Option<String>,
+}
+
+impl std::fmt::Debug for Bearer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Bearer").field("request_id", &self.request_id).finish_non_exhaustive()
+    }
+}
+
+impl Bearer {
+    /// The `Authorization: Bearer …` token of `req`; 401 when there is none.
+    pub(crate) fn of(req: &HttpRequest) -> Result<Bearer, ApiError> {
+        let value = req.headers().get(header::AUTHORIZATION).and_then(|v| v.to_str().ok());
+        let (scheme, token) =
+            value.and_then(|v| v.split_once(' ')).ok_or_else(ApiError::unauthorized)?;
+        if !scheme.eq_ignore_ascii_case("bearer") {
+            return Err(ApiError::unauthorized());
+        }
+        Ok(Bearer { token: token.trim().to_owned(), request_id: request_id(req) })
+    }
+
+    /// Who the token belongs to (401 when it is unknown, revoked, expired or its user is
+    /// deactivated), checked on `conn`.
+    pub(crate) fn authenticate(&self, conn: &mut DbConn) -> Result<Caller, ApiError> {
+        let auth = users::authenticate(conn, &self.token)?;
+        Ok(Caller { user: auth.user_id, auth, request_id: self.request_id.clone() })
+    }
 }
 
 impl FromRequest for Caller {
@@ -43,14 +72,12 @@ impl FromRequest for Caller {
     type Future = Pin<Box<dyn Future<Output = Result<Self, ApiError>>>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        let token = bearer_token(req);
+        let bearer = Bearer::of(req);
         let db = req.app_data::<web::Data<Db>>().cloned();
-        let request_id = request_id(req);
         Box::pin(async move {
-            let token = token.ok_or_else(ApiError::unauthorized)?;
+            let bearer = bearer?;
             let db = db.ok_or_else(|| ApiError::internal(&"database handle missing"))?;
-            let auth = db.read(move |conn| users::authenticate(conn, &token)).await?;
-            Ok(Caller { user: auth.user_id, auth, request_id })
+            db.read(move |conn| bearer.authenticate(conn)).await
         })
     }
 }
@@ -64,7 +91,11 @@ impl FromRequest for Context {
     type Future = std::future::Ready<Result<Self, ApiError>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        let values = req.headers().get_all("x-active-context").map(|v| v.as_bytes());
-        std::future::ready(ActiveContext::parse(values).map(Context).map_err(ApiError::from))
+        std::future::ready(active_context(req).map(Context).map_err(ApiError::from))
     }
+}
+
+/// The `X-Active-Context` of `req`: none is `personal`.
+pub(crate) fn active_context(req: &HttpRequest) -> Result<ActiveContext, InvalidContext> {
+    ActiveContext::parse(req.headers().get_all("x-active-context").map(|v| v.as_bytes()))
 }

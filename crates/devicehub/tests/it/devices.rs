@@ -8,6 +8,7 @@ use crate::{
     server::assert_problem,
     support::{
         Backend, TestApp, World,
+        app::password_of,
         devices::{BLUEPRINT, authenticate, blueprint, claim, claim_request, device_call},
         invariants::assert_invariants,
         on_both_backends,
@@ -18,6 +19,7 @@ on_both_backends!(
     blueprints_are_created_by_managers_and_read_by_anyone,
     claim_answers_201_then_200_then_409,
     claim_refusals_in_context,
+    device_calls_check_the_token_before_the_context,
     organization_claim_belongs_to_the_organization,
     device_credentials_authenticate_and_rotate,
     last_owner_leaving_resets_the_device,
@@ -139,6 +141,50 @@ fn claim_refusals_in_context(backend: Backend) {
         .send()
         .unwrap();
     assert_problem(extra, 400, "validation_error");
+}
+
+/// The token is checked on the request's own database trip, yet the answers keep their
+/// order: no token or a bad one is a 401 even when `X-Active-Context` is bad too; a good token
+/// with a bad context is a 400; a revoked token writes nothing.
+fn device_calls_check_the_token_before_the_context(backend: Backend) {
+    let app = TestApp::start(backend);
+    let w = World::build(&app);
+    blueprint(&app, &w.admin.token, BLUEPRINT);
+    let unknown = format!("dh_{}", "0".repeat(64));
+    let spare = app.login(&w.member.name, &password_of(&w.member.name));
+    let revoked = app.call(Method::POST, "/api/v1/auth/logout", Some(&spare), None);
+    assert_eq!(revoked.status(), StatusCode::NO_CONTENT);
+    let body = json!({"cpu_serial": "CPU-ORDER", "hardware_blueprint_version": BLUEPRINT});
+    let send = |method: Method, path: &str, token: Option<&str>, context: &str| {
+        let mut request = app.request(method.clone(), path).header("X-Active-Context", context);
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        if method == Method::POST {
+            request = request.json(&body);
+        }
+        request.send().unwrap()
+    };
+    for (method, path) in
+        [(Method::POST, "/api/v1/devices/claim"), (Method::GET, "/api/v1/devices")]
+    {
+        for token in [None, Some(unknown.as_str()), Some(spare.as_str())] {
+            for context in ["bogus", "personal"] {
+                let response = send(method.clone(), path, token, context);
+                assert_problem(response, 401, "unauthorized");
+            }
+        }
+        let response = send(method.clone(), path, Some(&w.member.token), "bogus");
+        assert_problem(response, 400, "invalid_context");
+    }
+    assert_eq!(app.db.count("SELECT COUNT(*) AS n FROM devices"), 0);
+    assert_eq!(
+        app.db
+            .count("SELECT COUNT(*) AS n FROM audit_logs WHERE event_type = 'DEVICE_PROVISIONED'"),
+        0
+    );
+    let claimed = send(Method::POST, "/api/v1/devices/claim", Some(&w.member.token), "personal");
+    assert_eq!(claimed.status(), StatusCode::CREATED);
 }
 
 fn organization_claim_belongs_to_the_organization(backend: Backend) {
