@@ -41,10 +41,15 @@ pub(crate) struct Plan {
     pub(crate) connections: Vec<u32>,
     pub(crate) datasets: [seed::Dataset; 2],
     pub(crate) claimers: usize,
+    /// The server's database pool: 2 × cores + 1, PostgreSQL's own rule of thumb for a
+    /// database on this machine's cores (more connections only queue inside the database).
+    pub(crate) pool: u32,
 }
 
 impl Plan {
     fn new(quick: bool) -> Plan {
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get() as u32);
+        let pool = 2 * cores + 1;
         let dataset = |name, total, user_devices, org_devices| seed::Dataset {
             name,
             total,
@@ -58,6 +63,7 @@ impl Plan {
                 connections: vec![4],
                 datasets: [dataset("1k", 1_000, 300, 500), dataset("20k", 20_000, 1_000, 5_000)],
                 claimers: 4,
+                pool,
             }
         } else {
             Plan {
@@ -69,6 +75,7 @@ impl Plan {
                     dataset("1M", 1_000_000, 10_000, 100_000),
                 ],
                 claimers: 32,
+                pool,
             }
         }
     }

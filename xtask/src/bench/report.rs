@@ -67,6 +67,8 @@ pub(crate) struct Results {
     machine: String,
     quick: bool,
     seconds_per_measurement: u64,
+    /// Database connections of each benchmarked server.
+    server_pool: u32,
     pub(crate) rows: Vec<Row>,
     /// Peak resident memory of the loaded server per backend and dataset, MiB.
     peak_rss_mib: Vec<(String, f64)>,
@@ -81,6 +83,7 @@ impl Results {
             machine: machine(),
             quick: plan.quick,
             seconds_per_measurement: plan.seconds,
+            server_pool: plan.pool,
             rows: Vec::new(),
             peak_rss_mib: Vec::new(),
             scale_out_claims_per_second: None,
@@ -115,7 +118,12 @@ impl Results {
 
     fn markdown(&self, plan: &Plan) -> String {
         let mut md = String::new();
-        let _ = writeln!(md, "Command: `{}`. Machine: {}.\n", self.command, self.machine);
+        let _ = writeln!(
+            md,
+            "Command: `{}`. Machine: {}. Server database pool: {} connections; the limit uses \
+             as many as the load generator.\n",
+            self.command, self.machine, self.server_pool
+        );
         let _ = writeln!(
             md,
             "| backend | devices | scenario | conns | req/s | p50 ms | p99 ms | req/s per server core | limit tx/s | limit p50 ms | service ÷ limit |\n\

@@ -90,7 +90,7 @@ fn dataset(
 ) -> anyhow::Result<()> {
     let work = bench_root().join(format!("{backend}-{}", data.name));
     fs::create_dir_all(&work)?;
-    let pool = plan.connections.iter().copied().max().unwrap_or(1);
+    let pool = plan.pool;
     let options = |core, pool, trace: Option<&Path>, log: &str| ServerOptions {
         url: url.to_owned(),
         pool,
@@ -157,7 +157,7 @@ fn scale_out(plan: &Plan, url: &str, world: &World, work: &Path) -> anyhow::Resu
             .map(|i| {
                 Server::start(&ServerOptions {
                     url: url.to_owned(),
-                    pool: connections.div_ceil(processes),
+                    pool: plan.pool.div_ceil(processes),
                     core: None,
                     trace: None,
                     log: work.join(format!("scale-{processes}-{i}.log")),
