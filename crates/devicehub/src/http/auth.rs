@@ -34,7 +34,7 @@ pub(crate) fn request_id(req: &HttpRequest) -> Option<String> {
 
 /// A request's bearer token, read from its header but not checked yet: the check needs the
 /// database, and runs on whatever connection the request uses first.
-// No Debug: it holds the token.
+// Its Debug leaves the token out.
 #[derive(Clone)]
 pub(crate) struct Bearer {
     token: String,
