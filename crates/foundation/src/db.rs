@@ -180,7 +180,7 @@ impl Db {
     /// own). For reads.
     pub fn read_blocking<T, E>(&self, f: impl FnOnce(&mut DbConn) -> Result<T, E>) -> Result<T, E>
     where
-        E: From<DbError>,
+        E: From<DbError> + StorageFailure,
     {
         self.read_within(self.acquire_timeout, f)
     }
@@ -191,15 +191,17 @@ impl Db {
         f: impl FnOnce(&mut DbConn) -> Result<T, E>,
     ) -> Result<T, E>
     where
-        E: From<DbError>,
+        E: From<DbError> + StorageFailure,
     {
         let mut conn = self.checkout(wait)?;
-        f(&mut conn)
+        let result = f(&mut conn);
+        forget_if_lost(&mut conn, result)
     }
 
     /// A pooled connection, waiting at most `wait` for one. A connection that broke (the
     /// server restarted, the network dropped) is noticed by its failing statement and
-    /// discarded then, instead of being tested with a round trip before every use.
+    /// discarded then (see [`forget_if_lost`]), instead of being tested with a round trip
+    /// before every use.
     fn checkout(&self, wait: Duration) -> Result<r2d2::PooledConnection<Manager>, DbError> {
         Ok(self.pool.get_timeout(wait.max(Duration::from_millis(1)))?)
     }
@@ -224,7 +226,8 @@ impl Db {
         E: From<DbError> + StorageFailure,
     {
         let mut conn = self.checkout(wait)?;
-        self.write_on(&mut conn, f)
+        let result = self.write_on(&mut conn, f);
+        forget_if_lost(&mut conn, result)
     }
 
     /// One write transaction on `conn`, run again when it loses a race (see
@@ -261,7 +264,7 @@ impl Db {
     ) -> Result<T, E>
     where
         T: Send + 'static,
-        E: From<DbError> + Send + 'static,
+        E: From<DbError> + StorageFailure + Send + 'static,
     {
         let db = self.clone();
         self.on_worker(move |wait| db.read_within(wait, f)).await
@@ -296,14 +299,15 @@ impl Db {
         A: Send + 'static,
         T: Send + 'static,
         E: From<DbError> + StorageFailure + Send + 'static,
-        F: From<DbError> + Send + 'static,
+        F: From<DbError> + StorageFailure + Send + 'static,
     {
         let db = self.clone();
         self.on_worker(move |wait| {
             let mut conn = db.checkout(wait)?;
-            let value = first(&mut conn)?;
+            let value = first(&mut conn);
+            let value = forget_if_lost(&mut conn, value)?;
             let outcome = db.write_on(&mut conn, |tx| then(tx, &value));
-            Ok((value, outcome))
+            Ok((value, forget_if_lost(&mut conn, outcome)))
         })
         .await
     }
@@ -314,8 +318,8 @@ impl Db {
         let started = std::time::Instant::now();
         let probe = move |_waited| {
             let mut conn = db.checkout(timeout.saturating_sub(started.elapsed()))?;
-            conn.batch_execute("SELECT 1")?;
-            Ok(())
+            let answered = conn.batch_execute("SELECT 1").map_err(DbError::from);
+            forget_if_lost(&mut conn, answered)
         };
         match self.workers.run(Some(timeout), probe).await {
             Ok(result) => result,
@@ -340,6 +344,18 @@ impl Db {
             Err(err) => Err(DbError::from(err).into()),
         }
     }
+}
+
+/// Passes `result` through; when it failed because the connection was lost, marks `conn`
+/// broken first, so the pool drops it rather than hand it out again. diesel notices a lost
+/// connection on most paths by itself, but not when preparing a new statement fails: without
+/// this, a dead connection could fail request after request long after the database is back.
+fn forget_if_lost<T, E: StorageFailure>(conn: &mut DbConn, result: Result<T, E>) -> Result<T, E> {
+    if result.as_ref().is_err_and(StorageFailure::lost_connection) {
+        <DbConn as Connection>::TransactionManager::transaction_manager_status_mut(conn)
+            .set_in_error();
+    }
+    result
 }
 
 fn in_transaction<T, E>(

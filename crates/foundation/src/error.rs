@@ -7,9 +7,13 @@ pub enum DbError {
     /// `DATABASE_URL` names a scheme other than `sqlite://`, `postgres://` or `postgresql://`.
     #[error("unsupported DATABASE_URL scheme {0:?}: use sqlite://PATH or postgres://…")]
     UnsupportedUrl(String),
-    /// No connection could be had in time, or the connection was lost.
+    /// No connection could be had in time, or the database is too busy to answer in time.
     #[error("database unavailable: {0}")]
     Unavailable(String),
+    /// The connection to the database broke (server gone, network cut). The pool drops the
+    /// connection; a later attempt gets a new one.
+    #[error("database connection lost: {0}")]
+    ConnectionLost(String),
     /// A query failed.
     #[error("database query failed: {0}")]
     Query(DieselError),
@@ -57,7 +61,7 @@ impl From<DieselError> for DbError {
             DieselError::DatabaseError(
                 DatabaseErrorKind::ClosedConnection | DatabaseErrorKind::UnableToSendCommand,
                 info,
-            ) => DbError::Unavailable(info.message().to_owned()),
+            ) => DbError::ConnectionLost(info.message().to_owned()),
             DieselError::DatabaseError(_, ref info)
                 if OVERLOAD_MESSAGES.iter().any(|m| info.message().contains(m)) =>
             {
@@ -74,11 +78,17 @@ impl From<r2d2::Error> for DbError {
     }
 }
 
-/// Lets [`crate::Db::write`] see the storage error inside a domain error, to decide whether
-/// a transaction that lost a race is worth running again.
+/// Lets [`crate::Db`] see the storage error inside a domain error: to decide whether a
+/// transaction that lost a race is worth running again, and whether the connection it ran on
+/// is lost.
 pub trait StorageFailure {
     /// The storage error this error carries, if any.
     fn storage_error(&self) -> Option<&DbError>;
+
+    /// The connection broke while this error happened, so it must not be used again.
+    fn lost_connection(&self) -> bool {
+        matches!(self.storage_error(), Some(DbError::ConnectionLost(_)))
+    }
 }
 
 impl StorageFailure for DbError {

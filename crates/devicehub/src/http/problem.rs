@@ -9,7 +9,7 @@ use actix_web::{
 use device_access::providers as access;
 use device_core::providers as core;
 use device_provisioning::providers as provisioning;
-use foundation::{DbError, InvalidContext, pagination::PageError};
+use foundation::{DbError, InvalidContext, StorageFailure, pagination::PageError};
 use serde::Serialize;
 use user_authorization::providers as users;
 use utoipa::ToSchema;
@@ -92,6 +92,8 @@ pub(crate) struct ApiError {
     retry_after_secs: Option<u64>,
     errors: Option<Vec<ItemErrorBody>>,
     allow: Option<String>,
+    /// It was the database connection breaking; see [`StorageFailure::lost_connection`].
+    lost_connection: bool,
 }
 
 impl ApiError {
@@ -103,6 +105,7 @@ impl ApiError {
             retry_after_secs: None,
             errors: None,
             allow: None,
+            lost_connection: false,
         }
     }
 
@@ -254,8 +257,25 @@ impl From<DbError> for ApiError {
                 tracing::warn!(%cause, "database unavailable");
                 ApiError::unavailable()
             }
+            DbError::ConnectionLost(cause) => {
+                tracing::warn!(%cause, "database connection lost");
+                ApiError { lost_connection: true, ..ApiError::unavailable() }
+            }
             other => ApiError::internal(&other),
         }
+    }
+}
+
+/// An answer no longer carries the storage error it came from, only whether the connection
+/// was lost, so that the connection is dropped even when the error reaches the pool as an
+/// answer.
+impl StorageFailure for ApiError {
+    fn storage_error(&self) -> Option<&DbError> {
+        None
+    }
+
+    fn lost_connection(&self) -> bool {
+        self.lost_connection
     }
 }
 

@@ -6,6 +6,7 @@
 //!   SQLite's `PRAGMA integrity_check` must answer `ok` after every kill.
 //! - Database outages: a real PostgreSQL server stopped and started, and the network to one cut
 //!   and restored; 503 `unavailable` meanwhile, recovery in the same process, nothing lost.
+//!   A connection cut while idle fails one request only.
 //! - SIGTERM under load: every request taken is answered and committed.
 //!
 //! `cargo xtask chaos [--long]` runs them (with the multi-process races of `concurrency.rs`);
@@ -27,7 +28,7 @@ use serde_json::{Value, json};
 use crate::support::{
     Backend, Person, TestApp, TestDb,
     cluster::Cluster,
-    devices::{BLUEPRINT, blueprint},
+    devices::{BLUEPRINT, blueprint, claim, claim_request, device_call},
     invariants::assert_invariants,
     knob, on_both_backends,
     proxy::Proxy,
@@ -181,6 +182,59 @@ fn postgres_cut_off_under_load_answers_503_and_recovers() {
     let (_, through_proxy) = crate::support::database::reroute(&db.url, proxy.addr);
     let mut app = TestApp::start_on_url(db, Some(&through_proxy), &[]);
     outage_under_load(&mut app, "network cut", || proxy.cut(), || proxy.restore());
+}
+
+/// A pooled connection whose network was cut while it sat idle fails the one request that
+/// finds it, and is replaced: the next request is served. The server has one connection, so
+/// every request finds the dead one until it is dropped. First for a statement the connection
+/// has never prepared (the token check right after login: diesel does not notice the lost
+/// connection there by itself), then for a device read, a claim and `/readyz`, each after it
+/// was served once on that connection.
+#[test]
+fn postgres_connection_cut_while_idle_fails_one_request_only() {
+    let db = TestDb::fresh(Backend::Postgres);
+    let (upstream, _) = crate::support::database::reroute(&db.url, "127.0.0.1:1".parse().unwrap());
+    let proxy = Proxy::start(upstream);
+    let (_, through_proxy) = crate::support::database::reroute(&db.url, proxy.addr);
+    let app =
+        TestApp::start_on_url(db, Some(&through_proxy), &[("DEVICEHUB_DB_MAX_CONNECTIONS", "1")]);
+    let admin = app.admin_token();
+    let blueprints = || app.call(Method::GET, "/api/v1/hardware-blueprints", Some(&admin), None);
+    fails_once_after_idle_cut(&proxy, "first token check", 200, blueprints);
+    blueprint(&app, &admin, BLUEPRINT);
+    let me = app.user(&admin, "idle-cut");
+    let (id, _) = claim(&app, &me, "personal", "idle-cut-0");
+    let path = format!("/api/v1/devices/{id}");
+    let read = || device_call(&app, &me, "personal", Method::GET, &path, None);
+    assert_eq!(read().status(), 200);
+    fails_once_after_idle_cut(&proxy, "device read", 200, read);
+    let mut serial = 0;
+    fails_once_after_idle_cut(&proxy, "claim", 201, || {
+        serial += 1;
+        claim_request(&app, &me, "personal", &format!("idle-cut-{serial}"))
+    });
+    fails_once_after_idle_cut(&proxy, "readyz", 200, || app.get("/readyz").send().unwrap());
+}
+
+/// Cuts the network and restores it at once, then `call`s: the first answer is 503
+/// `unavailable`, the three after it `ok`.
+fn fails_once_after_idle_cut(
+    proxy: &Proxy,
+    what: &str,
+    ok: u16,
+    mut call: impl FnMut() -> reqwest::blocking::Response,
+) {
+    proxy.cut();
+    proxy.restore();
+    let first = call();
+    let first = (first.status().as_u16(), problem_code(first));
+    assert_eq!(
+        first,
+        (503, Some("unavailable".to_owned())),
+        "{what}: the request on the dead connection"
+    );
+    let next: Vec<u16> = (0..3).map(|_| call().status().as_u16()).collect();
+    assert_eq!(next, [ok; 3], "{what}: the requests after it");
 }
 
 /// One claim as a client saw it.
