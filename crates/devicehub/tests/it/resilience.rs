@@ -31,7 +31,7 @@ use crate::support::{
     devices::{BLUEPRINT, blueprint, claim, claim_request, device_call},
     invariants::assert_invariants,
     knob, on_both_backends,
-    proxy::Proxy,
+    proxy::{Proxy, app_behind_proxy},
 };
 
 /// Kills per backend (`CHAOS_KILLS` for the long version).
@@ -176,11 +176,7 @@ fn postgres_stopped_under_load_answers_503_and_recovers() {
 /// die without a word from the server, and new connections are accepted, then closed.
 #[test]
 fn postgres_cut_off_under_load_answers_503_and_recovers() {
-    let db = TestDb::fresh(Backend::Postgres);
-    let (upstream, _) = crate::support::database::reroute(&db.url, "127.0.0.1:1".parse().unwrap());
-    let proxy = Proxy::start(upstream);
-    let (_, through_proxy) = crate::support::database::reroute(&db.url, proxy.addr);
-    let mut app = TestApp::start_on_url(db, Some(&through_proxy), &[]);
+    let (proxy, mut app) = app_behind_proxy(&[]);
     outage_under_load(&mut app, "network cut", || proxy.cut(), || proxy.restore());
 }
 
@@ -192,12 +188,7 @@ fn postgres_cut_off_under_load_answers_503_and_recovers() {
 /// was served once on that connection.
 #[test]
 fn postgres_connection_cut_while_idle_fails_one_request_only() {
-    let db = TestDb::fresh(Backend::Postgres);
-    let (upstream, _) = crate::support::database::reroute(&db.url, "127.0.0.1:1".parse().unwrap());
-    let proxy = Proxy::start(upstream);
-    let (_, through_proxy) = crate::support::database::reroute(&db.url, proxy.addr);
-    let app =
-        TestApp::start_on_url(db, Some(&through_proxy), &[("DEVICEHUB_DB_MAX_CONNECTIONS", "1")]);
+    let (proxy, app) = app_behind_proxy(&[("DEVICEHUB_DB_MAX_CONNECTIONS", "1")]);
     let admin = app.admin_token();
     let blueprints = || app.call(Method::GET, "/api/v1/hardware-blueprints", Some(&admin), None);
     fails_once_after_idle_cut(&proxy, "first token check", 200, blueprints);

@@ -11,7 +11,7 @@ use std::{
 use reqwest::{StatusCode, blocking::Response};
 use serde_json::Value;
 
-use crate::support::{Backend, TestApp, TestDb, on_both_backends, proxy::Proxy};
+use crate::support::{Backend, TestApp, on_both_backends, proxy::app_behind_proxy};
 
 /// Asserts a problem+json answer with `status` and `code`; returns the body.
 pub(crate) fn assert_problem(response: Response, status: u16, code: &str) -> Value {
@@ -239,11 +239,7 @@ fn refused_after_shutdown(addr: &str) -> bool {
 
 #[test]
 fn readyz_follows_postgres_reachability_without_restart() {
-    let db = TestDb::fresh(Backend::Postgres);
-    let (upstream, _) = crate::support::database::reroute(&db.url, "127.0.0.1:1".parse().unwrap());
-    let proxy = Proxy::start(upstream);
-    let (_, through_proxy) = crate::support::database::reroute(&db.url, proxy.addr);
-    let app = TestApp::start_on_url(db, Some(&through_proxy), &[]);
+    let (proxy, app) = app_behind_proxy(&[]);
     assert_eq!(app.get("/readyz").send().unwrap().status(), StatusCode::OK);
 
     proxy.cut();

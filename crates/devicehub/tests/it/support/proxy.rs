@@ -12,6 +12,8 @@ use std::{
     time::Duration,
 };
 
+use super::{Backend, TestApp, TestDb, database::reroute};
+
 pub(crate) struct Proxy {
     pub(crate) addr: SocketAddr,
     state: Arc<State>,
@@ -22,6 +24,18 @@ struct State {
     down: AtomicBool,
     stopped: AtomicBool,
     open: Mutex<Vec<TcpStream>>,
+}
+
+/// A server (with `env`) on a fresh PostgreSQL database that it reaches only through a
+/// [`Proxy`] in front of the shared test server. Bind them in this order, so the server stops
+/// before its proxy does.
+pub(crate) fn app_behind_proxy(env: &[(&str, &str)]) -> (Proxy, TestApp) {
+    let db = TestDb::fresh(Backend::Postgres);
+    let (upstream, _) = reroute(&db.url, "127.0.0.1:1".parse().expect("an address"));
+    let proxy = Proxy::start(upstream);
+    let (_, through_proxy) = reroute(&db.url, proxy.addr);
+    let app = TestApp::start_on_url(db, Some(&through_proxy), env);
+    (proxy, app)
 }
 
 impl Proxy {
