@@ -93,6 +93,11 @@ fn forward(client: TcpStream, upstream: SocketAddr, state: &Arc<State>) -> io::R
     let server = TcpStream::connect(upstream)?;
     {
         let mut open = state.open.lock().unwrap();
+        // Checked under the lock `cut` drains: a connection accepted just before a cut is
+        // either drained by it or refused here, never left open through the outage.
+        if state.down.load(Ordering::SeqCst) {
+            return Ok(());
+        }
         open.push(client.try_clone()?);
         open.push(server.try_clone()?);
     }
