@@ -184,8 +184,8 @@ fn postgres_cut_off_under_load_answers_503_and_recovers() {
 /// finds it, and is replaced: the next request is served. The server has one connection, so
 /// every request finds the dead one until it is dropped. First for a statement the connection
 /// has never prepared (the token check right after login: diesel does not notice the lost
-/// connection there by itself), then for a device read, a claim and `/readyz`, each after it
-/// was served once on that connection.
+/// connection there by itself), then for a device read, a claim and `/readyz`, each on a
+/// connection that has already answered a token check.
 #[test]
 fn postgres_connection_cut_while_idle_fails_one_request_only() {
     let (proxy, app) = app_behind_proxy(&[("DEVICEHUB_DB_MAX_CONNECTIONS", "1")]);
