@@ -14,7 +14,39 @@ use super::{
 const START: &str = "<!-- bench:start -->";
 const END: &str = "<!-- bench:end -->";
 
-/// One scenario at one connection count on one backend and dataset.
+/// One load of the service and the replay of its statements that ran right after it.
+#[derive(Debug, Serialize)]
+pub(crate) struct Round {
+    pub(crate) service: LoadResult,
+    /// Server CPU seconds (user + system) spent during the load.
+    pub(crate) server_cpu_seconds: f64,
+    pub(crate) limit: LimitResult,
+}
+
+impl Round {
+    fn ratio(&self) -> f64 {
+        if self.limit.per_second > 0.0 {
+            self.service.per_second / self.limit.per_second
+        } else {
+            0.0
+        }
+    }
+}
+
+/// The medians of a row's rounds, each figure taken on its own.
+#[derive(Debug, Serialize)]
+struct Medians {
+    per_second: f64,
+    p50_ms: f64,
+    p99_ms: f64,
+    requests_per_core_second: f64,
+    limit_per_second: f64,
+    limit_p50_ms: f64,
+    service_over_limit: f64,
+}
+
+/// One scenario at one connection count on one backend and dataset: its rounds, service and
+/// limit alternating, and their medians.
 #[derive(Debug, Serialize)]
 pub(crate) struct Row {
     backend: String,
@@ -23,12 +55,10 @@ pub(crate) struct Row {
     #[serde(skip)]
     kind: Scenario,
     connections: u32,
-    service: LoadResult,
-    /// Server CPU seconds (user + system) spent during the load.
-    server_cpu_seconds: f64,
-    requests_per_core_second: f64,
-    limit: LimitResult,
-    service_over_limit: f64,
+    median: Medians,
+    /// The lowest and the highest per-round service ÷ limit.
+    service_over_limit_range: (f64, f64),
+    rounds: Vec<Round>,
 }
 
 impl Row {
@@ -37,26 +67,48 @@ impl Row {
         data: Dataset,
         kind: Scenario,
         connections: u32,
-        service: LoadResult,
-        cpu: f64,
-        limit: LimitResult,
+        rounds: Vec<Round>,
     ) -> Row {
+        let of = |f: &dyn Fn(&Round) -> f64| median(rounds.iter().map(f).collect());
+        let ratios: Vec<f64> = rounds.iter().map(Round::ratio).collect();
+        let low = ratios.iter().copied().fold(f64::INFINITY, f64::min);
+        let high = ratios.iter().copied().fold(0.0, f64::max);
+        let median = Medians {
+            per_second: of(&|r| r.service.per_second),
+            p50_ms: of(&|r| r.service.p50_ms),
+            p99_ms: of(&|r| r.service.p99_ms),
+            requests_per_core_second: of(&|r| {
+                if r.server_cpu_seconds > 0.0 {
+                    r.service.requests as f64 / r.server_cpu_seconds
+                } else {
+                    0.0
+                }
+            }),
+            limit_per_second: of(&|r| r.limit.per_second),
+            limit_p50_ms: of(&|r| r.limit.p50_ms),
+            service_over_limit: median(ratios),
+        };
         Row {
             backend: backend.to_string(),
             devices: data.name,
             scenario: kind.name(),
             kind,
             connections,
-            requests_per_core_second: if cpu > 0.0 { service.requests as f64 / cpu } else { 0.0 },
-            server_cpu_seconds: cpu,
-            service_over_limit: if limit.per_second > 0.0 {
-                service.per_second / limit.per_second
-            } else {
-                0.0
-            },
-            service,
-            limit,
+            median,
+            service_over_limit_range: (if low.is_finite() { low } else { 0.0 }, high),
+            rounds,
         }
+    }
+}
+
+/// The middle value (the mean of the two middle ones for an even count; 0 when empty).
+fn median(mut values: Vec<f64>) -> f64 {
+    values.sort_by(f64::total_cmp);
+    let n = values.len();
+    match n {
+        0 => 0.0,
+        _ if n % 2 == 1 => values[n / 2],
+        _ => (values[n / 2 - 1] + values[n / 2]) / 2.0,
     }
 }
 
@@ -67,6 +119,8 @@ pub(crate) struct Results {
     machine: String,
     quick: bool,
     seconds_per_measurement: u64,
+    /// Service and limit measurements per row, alternating.
+    rounds: u32,
     /// Database connections of each benchmarked server.
     server_pool: u32,
     pub(crate) rows: Vec<Row>,
@@ -83,6 +137,7 @@ impl Results {
             machine: machine(),
             quick: plan.quick,
             seconds_per_measurement: plan.seconds,
+            rounds: plan.rounds,
             server_pool: plan.pool,
             rows: Vec::new(),
             peak_rss_mib: Vec::new(),
@@ -121,29 +176,33 @@ impl Results {
         let _ = writeln!(
             md,
             "Command: `{}`. Machine: {}. Server database pool: {} connections; the limit uses \
-             as many as the load generator.\n",
-            self.command, self.machine, self.server_pool
+             as many as the load generator. Each row is {} round(s) of {} s, the service's load \
+             and the limit's replay alternating; every figure is the median of its rounds, and \
+             the last column gives the lowest and highest per-round ratio.\n",
+            self.command, self.machine, self.server_pool, self.rounds, self.seconds_per_measurement
         );
         let _ = writeln!(
             md,
-            "| backend | devices | scenario | conns | req/s | p50 ms | p99 ms | req/s per server core | limit tx/s | limit p50 ms | service ÷ limit |\n\
-             | --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
+            "| backend | devices | scenario | conns | req/s | p50 ms | p99 ms | req/s per server core | limit tx/s | limit p50 ms | service ÷ limit | per round |\n\
+             | --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
         );
         for r in &self.rows {
+            let m = &r.median;
+            let (low, high) = r.service_over_limit_range;
             let _ = writeln!(
                 md,
-                "| {} | {} | {} | {} | {:.0} | {:.2} | {:.2} | {:.0} | {:.0} | {:.2} | {:.2} |",
+                "| {} | {} | {} | {} | {:.0} | {:.2} | {:.2} | {:.0} | {:.0} | {:.2} | {:.2} | {low:.2}–{high:.2} |",
                 r.backend,
                 r.devices,
                 r.scenario,
                 r.connections,
-                r.service.per_second,
-                r.service.p50_ms,
-                r.service.p99_ms,
-                r.requests_per_core_second,
-                r.limit.per_second,
-                r.limit.p50_ms,
-                r.service_over_limit
+                m.per_second,
+                m.p50_ms,
+                m.p99_ms,
+                m.requests_per_core_second,
+                m.limit_per_second,
+                m.limit_p50_ms,
+                m.service_over_limit
             );
         }
         self.scale_table(plan, &mut md);
@@ -185,9 +244,9 @@ impl Results {
                 "| {} | {} | {:.2} | {:.2} | {:.2} |",
                 r.backend,
                 r.scenario,
-                r.service.p50_ms,
-                big.service.p50_ms,
-                big.service.p50_ms / r.service.p50_ms.max(0.001)
+                r.median.p50_ms,
+                big.median.p50_ms,
+                big.median.p50_ms / r.median.p50_ms.max(0.001)
             );
         }
     }
@@ -209,4 +268,17 @@ fn machine() -> String {
         .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned())
         .unwrap_or_default();
     format!("{cores} cores ({cpu}), run on {date}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::median;
+
+    #[test]
+    fn median_takes_the_middle_or_the_mean_of_the_two_middles() {
+        assert_eq!(median(vec![0.9, 0.7, 0.8]), 0.8);
+        assert_eq!(median(vec![4.0, 1.0, 3.0, 2.0]), 2.5);
+        assert_eq!(median(vec![0.75]), 0.75);
+        assert_eq!(median(Vec::new()), 0.0);
+    }
 }

@@ -14,7 +14,7 @@ use super::{
     Plan, bench_root,
     load::{self, Traffic},
     replay::{self, Script, SqliteSpec, Variation},
-    report::{Results, Row},
+    report::{Results, Round, Row},
     seed::{self, Api, BLUEPRINT, Dataset, USER_PASSWORD, World},
     server::{Server, ServerOptions},
     trace,
@@ -104,38 +104,25 @@ fn dataset(
     let trace_file = work.join("trace.sql");
     let capture = Server::start(&options(None, 1, Some(&trace_file), "capture.log"))?;
     let capturer = Capture { api: Api::new(&capture.base), file: &trace_file, world: &world };
+    let bench =
+        Bench { backend, url, server: &server, world: &world, seconds: plan.seconds, work: &work };
     for scenario in Scenario::ALL.into_iter().filter(|s| larger || s.scales()) {
         let script = capturer.script(scenario, data).with_context(|| scenario.name())?;
         fs::write(work.join(format!("{scenario:?}.pgbench")), script.pgbench())?;
         for &connections in &plan.connections {
-            let traffic = traffic(scenario, &world, &format!("{}{connections}", data.name));
-            let cpu_before = server.cpu_seconds()?;
-            let service = load::run(&server.base, &traffic, connections, plan.seconds, &work)?;
-            let cpu = server.cpu_seconds()? - cpu_before;
-            if service.errors > 0 {
-                bail!("{}: {} requests failed under load", scenario.name(), service.errors);
+            let mut rounds = Vec::new();
+            for round in 0..plan.rounds {
+                let run = format!("{}{connections}r{round}", data.name);
+                let measured = bench.round(scenario, &script, connections, &run)?;
+                eprintln!(
+                    "xtask:   {:<32} c={connections:<3} {:>8.0} req/s  limit {:>8.0}/s",
+                    scenario.name(),
+                    measured.service.per_second,
+                    measured.limit.per_second
+                );
+                rounds.push(measured);
             }
-            let limit = match backend {
-                Backend::Postgres => {
-                    replay::pgbench(url, &script, connections, plan.seconds, &work)?
-                }
-                Backend::Sqlite => {
-                    let spec = SqliteSpec {
-                        url: url.to_owned(),
-                        script: script.clone(),
-                        threads: connections,
-                        seconds: plan.seconds,
-                    };
-                    replay::sqlite_in_child(&spec, &work)?
-                }
-            };
-            eprintln!(
-                "xtask:   {:<32} c={connections:<3} {:>8.0} req/s  limit {:>8.0}/s",
-                scenario.name(),
-                service.per_second,
-                limit.per_second
-            );
-            results.rows.push(Row::new(backend, data, scenario, connections, service, cpu, limit));
+            results.rows.push(Row::new(backend, data, scenario, connections, rounds));
         }
     }
     results.peak_rss(backend, server.peak_rss_mib()?);
@@ -145,6 +132,51 @@ fn dataset(
         results.scale_out(one, three);
     }
     Ok(())
+}
+
+/// What one dataset's measurements run against.
+struct Bench<'a> {
+    backend: Backend,
+    url: &'a str,
+    server: &'a Server,
+    world: &'a World,
+    seconds: u64,
+    work: &'a Path,
+}
+
+impl Bench<'_> {
+    /// One round: the server under `connections` of load, then the replay of `script` with as
+    /// many connections.
+    fn round(
+        &self,
+        scenario: Scenario,
+        script: &Script,
+        connections: u32,
+        run: &str,
+    ) -> anyhow::Result<Round> {
+        let traffic = traffic(scenario, self.world, run);
+        let cpu_before = self.server.cpu_seconds()?;
+        let service = load::run(&self.server.base, &traffic, connections, self.seconds, self.work)?;
+        let server_cpu_seconds = self.server.cpu_seconds()? - cpu_before;
+        if service.errors > 0 {
+            bail!("{}: {} requests failed under load", scenario.name(), service.errors);
+        }
+        let limit = match self.backend {
+            Backend::Postgres => {
+                replay::pgbench(self.url, script, connections, self.seconds, self.work)?
+            }
+            Backend::Sqlite => {
+                let spec = SqliteSpec {
+                    url: self.url.to_owned(),
+                    script: script.clone(),
+                    threads: connections,
+                    seconds: self.seconds,
+                };
+                replay::sqlite_in_child(&spec, self.work)?
+            }
+        };
+        Ok(Round { service, server_cpu_seconds, limit })
+    }
 }
 
 /// Claims/s with one server process and with three on the same PostgreSQL, each process
