@@ -149,8 +149,8 @@ impl Results {
         self.scale_out_claims_per_second = Some((one, three));
     }
 
-    pub(crate) fn peak_rss(&mut self, backend: Backend, mib: f64) {
-        self.peak_rss_mib.push((backend.to_string(), mib));
+    pub(crate) fn peak_rss(&mut self, backend: Backend, data: Dataset, mib: f64) {
+        self.peak_rss_mib.push((format!("{backend}, {} devices", data.name), mib));
     }
 
     /// Writes the JSON and the tables; a full run also updates `docs/`.

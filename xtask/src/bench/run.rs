@@ -125,7 +125,7 @@ fn dataset(
             results.rows.push(Row::new(backend, data, scenario, connections, rounds));
         }
     }
-    results.peak_rss(backend, server.peak_rss_mib()?);
+    results.peak_rss(backend, data, server.peak_rss_mib()?);
     drop((server, capture));
     if larger && backend == Backend::Postgres {
         let (one, three) = scale_out(plan, url, &world, &work)?;
