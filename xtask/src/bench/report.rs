@@ -176,10 +176,14 @@ impl Results {
         let _ = writeln!(
             md,
             "Command: `{}`. Machine: {}. Server database pool: {} connections; the limit uses \
-             as many as the load generator. Each row is {} round(s) of {} s, the service's load \
-             and the limit's replay alternating; every figure is the median of its rounds, and \
-             the last column gives the lowest and highest per-round ratio.\n",
-            self.command, self.machine, self.server_pool, self.rounds, self.seconds_per_measurement
+             as many as the load generator. Each row is {} of {} s, the service's load and the \
+             limit's replay alternating; every figure is the median of its rounds, and the last \
+             column gives the lowest and highest per-round ratio.\n",
+            self.command,
+            self.machine,
+            self.server_pool,
+            if self.rounds == 1 { "1 round".to_owned() } else { format!("{} rounds", self.rounds) },
+            self.seconds_per_measurement
         );
         let _ = writeln!(
             md,
